@@ -6,7 +6,7 @@ from datasets import Dataset
 from transformers import AutoTokenizer
 
 from xadapt.models import resolve_model
-from xadapt.train.features import IGNORE, collator_for, encode, first_subword_predictions
+from xadapt.train.features import IGNORE, collator_for, encode, labelled_positions
 
 
 @pytest.fixture(scope="module")
@@ -55,4 +55,5 @@ def test_predictions_are_read_where_gold_labels_are():
     logits = torch.zeros(1, 4, 3)
     logits[0, 1, 2] = logits[0, 3, 1] = 1.0
     labels = torch.tensor([[IGNORE, 0, IGNORE, 0]])
-    assert first_subword_predictions(logits, labels) == [[2, 1]]
+    assert labelled_positions(logits.argmax(-1), labels) == [[2, 1]]
+    assert labelled_positions(labels, labels) == [[0, 0]]

@@ -1,8 +1,9 @@
-"""The `xadapt` command line. Each sub-module adds one command group; each command is a thin
-function that parses flags and calls one library function."""
+"""The `xadapt` command line. Each sub-module adds one command group or command; each command is a
+thin function that parses flags and calls one library function."""
 
 import typer
 
+from xadapt.cli import report, study, train
 from xadapt.cli.data import data_app
 from xadapt.cli.model import model_app
 
@@ -15,3 +16,6 @@ app = typer.Typer(
 )
 app.add_typer(model_app, name="model")
 app.add_typer(data_app, name="data")
+study.register(app)
+train.register(app)
+report.register(app)

@@ -90,8 +90,7 @@ def collator_for(head: str, tokenizer: PreTrainedTokenizerBase):
     return DataCollatorWithPadding(tokenizer)
 
 
-def first_subword_predictions(logits: torch.Tensor, labels: torch.Tensor) -> list[list[int]]:
-    """Per-sentence predicted tag ids at the positions that carry a gold label."""
-    predicted = logits.argmax(-1)
+def labelled_positions(values: torch.Tensor, labels: torch.Tensor) -> list[list[int]]:
+    """Per sentence, `values` ([batch, length] ids) at the positions that carry a gold label."""
     keep = labels != IGNORE
-    return [row[mask].tolist() for row, mask in zip(predicted, keep)]
+    return [row[mask].tolist() for row, mask in zip(values, keep)]

@@ -1,0 +1,324 @@
+"""The cases and the xadapt side of the comparison with the `adapters` library (the "peer").
+
+The peer pins transformers 4.57, so it lives in its own venv (tests/peer/setup_peer_env.sh) and
+runs in a subprocess (tests/peer/peer_side.py). Everything crosses over as files in a tmp dir:
+the base model's config and safetensors weights, the inputs, xadapt-saved adapters (to_peer),
+peer-saved adapters (from_peer), and the peer's outputs and trainable-parameter counts.
+
+Model specs: tiny random BERT and XLM-R configs, and the default model when it is available
+(`XADAPT_DEFAULT_MODEL_DIR`, else `xadapt.models.resolve_model("multilingual-e5-small")`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+from transformers import AutoModel, BertConfig, BertModel, XLMRobertaConfig, XLMRobertaModel
+
+from xadapt.adapters import AdapterModel, make_config
+from xadapt.adapters.composition import from_data, to_data
+
+REPO = Path(__file__).resolve().parents[2]
+PEER_SIDE = Path(__file__).with_name("peer_side.py")
+SETUP = "bash tests/peer/setup_peer_env.sh"
+TOLERANCE = 1e-5
+RANDOM_STD = 0.05  # same scale as peer_side.RANDOM_STD: adapters far enough from identity
+TINY = dict(vocab_size=100, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64)
+CONFIG_KEYS = (
+    "vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "hidden_act",
+    "max_position_embeddings", "type_vocab_size", "layer_norm_eps", "pad_token_id", "bos_token_id", "eos_token_id",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PeerAdapter:
+    """One adapter of a case: its name, xadapt config options, and the peer's config class + kwargs."""
+
+    name: str
+    method: str
+    options: dict
+    peer: dict
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    adapters: tuple[PeerAdapter, ...]
+    composition: Any  # composition data (composition.to_data form) over the adapter names
+    directions: tuple[str, ...] = ("to_peer", "from_peer")
+    fusion: bool = False
+    mlm_head: bool = False
+
+
+def _bn(name: str, method: str, peer_class: str, **options: Any) -> PeerAdapter:
+    return PeerAdapter(name, method, options, {"class": peer_class, "kwargs": options})
+
+
+_PREFIX = {"prefix_length": 5, "bottleneck_size": 16}
+CASES = (
+    Case("seq_bn", (_bn("a", "seq_bn", "SeqBnConfig", reduction_factor=4),), "a"),
+    Case(
+        "seq_bn_options",
+        (
+            PeerAdapter(
+                "a",
+                "seq_bn",
+                {"reduction_factor": 8, "non_linearity": "gelu", "leave_out": (1,), "residual_before_ln": False},
+                {
+                    "class": "SeqBnConfig",
+                    "kwargs": {
+                        "reduction_factor": 8,
+                        "non_linearity": "gelu",
+                        "leave_out": [1],
+                        "residual_before_ln": False,
+                    },
+                },
+            ),
+        ),
+        "a",
+    ),
+    Case("double_seq_bn", (_bn("a", "double_seq_bn", "DoubleSeqBnConfig", reduction_factor=4),), "a"),
+    Case("par_bn", (_bn("a", "par_bn", "ParBnConfig", reduction_factor=4),), "a"),
+    Case("scaled_par_bn", (_bn("a", "scaled_par_bn", "ParBnConfig", reduction_factor=4, scaling="learned"),), "a"),
+    Case("seq_bn_inv", (_bn("a", "seq_bn_inv", "SeqBnInvConfig", reduction_factor=2),), "a"),
+    Case(
+        "lora",
+        (
+            PeerAdapter(
+                "a",
+                "lora",
+                {"r": 4, "alpha": 8, "matrices": ("q", "k", "v")},
+                {"class": "LoRAConfig", "kwargs": {"r": 4, "alpha": 8, "attn_matrices": ["q", "k", "v"]}},
+            ),
+        ),
+        "a",
+    ),
+    Case("prefix", (PeerAdapter("a", "prefix", _PREFIX, {"class": "PrefixTuningConfig", "kwargs": _PREFIX}),), "a"),
+    Case(
+        "mam",
+        (
+            PeerAdapter(
+                "a",
+                "mam",
+                {"prefix": _PREFIX, "adapter": {"reduction_factor": 4}},
+                {"class": "MAMConfig", "prefix": _PREFIX, "adapter": {"reduction_factor": 4}},
+            ),
+        ),
+        "a",
+    ),
+    Case(
+        "stack",
+        (
+            _bn("lang", "seq_bn_inv", "SeqBnInvConfig", reduction_factor=2),
+            _bn("task", "seq_bn", "SeqBnConfig", reduction_factor=4),
+        ),
+        {"stack": ["lang", "task"]},
+    ),
+    Case(
+        "fuse",
+        (_bn("a", "seq_bn", "SeqBnConfig", reduction_factor=4), _bn("b", "seq_bn", "SeqBnConfig", reduction_factor=8)),
+        {"fuse": ["a", "b"]},
+        directions=("to_peer",),
+        fusion=True,
+    ),
+    Case(
+        "mlm_inv",
+        (_bn("lang", "seq_bn_inv", "SeqBnInvConfig", reduction_factor=2),),
+        "lang",
+        ("to_peer",),
+        mlm_head=True,
+    ),
+)
+
+
+def our_name(direction: str, case: Case, name: str) -> str:
+    return f"{'t' if direction == 'to_peer' else 'f'}_{case.id}_{name}"
+
+
+def our_composition(direction: str, case: Case):
+    def rename(data):
+        if isinstance(data, str):
+            return our_name(direction, case, data)
+        return {k: [rename(c) for c in v] for k, v in data.items()}
+
+    return from_data(rename(case.composition))
+
+
+def randomize(module: torch.nn.Module, seed: int) -> None:
+    """Non-identity weights: every parameter ~ N(0, RANDOM_STD^2), learned scales 1.5."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for key, param in module.named_parameters():
+            value = (
+                torch.full(param.shape, 1.5)
+                if key.endswith("scale")
+                else torch.randn(param.shape, generator=generator) * RANDOM_STD
+            )
+            param.copy_(value)
+
+
+@dataclass
+class PeerRun:
+    """One model spec, both sides: xadapt's model (to_peer and imported from_peer adapters) and the peer's results."""
+
+    model: AdapterModel
+    inputs: dict[str, torch.Tensor]
+    base_output: torch.Tensor
+    peer_outputs: dict[str, torch.Tensor]
+    peer_counts: dict[str, dict[str, int]]
+    cases: dict[str, Case] = field(default_factory=dict)
+
+
+def peer_python() -> Path:
+    venv = Path(os.environ.get("XADAPT_PEER_VENV") or REPO / ".venv-peer")
+    python = venv / "bin" / "python"
+    if not python.is_file():
+        pytest.fail(f"the peer venv is missing ({python} not found); run `{SETUP}` first", pytrace=False)
+    return python
+
+
+def default_model_dir() -> Path | None:
+    if os.environ.get("XADAPT_DEFAULT_MODEL_DIR"):
+        return Path(os.environ["XADAPT_DEFAULT_MODEL_DIR"])
+    try:
+        from xadapt.models import resolve_model
+    except ImportError:
+        return None
+    return resolve_model("multilingual-e5-small")
+
+
+def build_encoder(spec: str, tmp: Path) -> tuple[torch.nn.Module, Path]:
+    """The base encoder of a model spec and a safetensors file with its weights."""
+    torch.manual_seed(0)
+    if spec == "tiny-bert":
+        encoder = BertModel(BertConfig(**TINY, max_position_embeddings=64), add_pooling_layer=False)
+    elif spec == "tiny-xlmr":
+        config = XLMRobertaConfig(
+            **TINY, max_position_embeddings=66, type_vocab_size=1, pad_token_id=1, bos_token_id=0, eos_token_id=2
+        )
+        encoder = XLMRobertaModel(config, add_pooling_layer=False)
+    else:
+        model_dir = default_model_dir()
+        if model_dir is None:
+            pytest.skip(
+                "default model unavailable: set XADAPT_DEFAULT_MODEL_DIR or provide xadapt.models.resolve_model"
+            )
+        encoder = AutoModel.from_pretrained(str(model_dir), add_pooling_layer=False)
+    weights = tmp / "base.safetensors"
+    save_file({k: v.contiguous() for k, v in encoder.state_dict().items()}, str(weights))
+    return encoder.eval(), weights
+
+
+def make_inputs(config) -> dict[str, torch.Tensor]:
+    generator = torch.Generator().manual_seed(7)
+    ids = torch.randint(3, config.vocab_size, (3, 9), generator=generator)
+    mask = torch.ones_like(ids)
+    for row, length in ((1, 6), (2, 4)):
+        mask[row, length:] = 0
+        ids[row, length:] = config.pad_token_id
+    return {"input_ids": ids, "attention_mask": mask}
+
+
+def prepare_to_peer(am: AdapterModel, case: Case, tmp: Path, seed: int) -> dict:
+    """Add the case's adapters to xadapt with random weights, save them, and describe them for the peer.
+
+    The peer uses the same (case-unique) adapter names: it does not forget every part of a deleted
+    adapter, so a reused name could pick up a stale prefix or invertible block.
+    """
+    folder = tmp / "to_peer" / case.id
+    job: dict[str, Any] = {"id": f"to_peer:{case.id}", "direction": "to_peer", "adapters": []}
+    job["composition"] = to_data(our_composition("to_peer", case))
+    for i, adapter in enumerate(case.adapters):
+        name = our_name("to_peer", case, adapter.name)
+        am.add_adapter(name, make_config(adapter.method, **adapter.options))
+        randomize(am.adapters[name], seed + i)
+        am.save_adapter(folder / adapter.name, name)
+        job["adapters"].append(
+            {"name": name, "peer_config": adapter.peer, "weights": str(folder / adapter.name / "weights.safetensors")}
+        )
+    if case.fusion:
+        fuse = our_composition("to_peer", case)
+        am.add_fusion(fuse)
+        randomize(am.fusions[fuse.name], seed + 100)
+        am.save_fusion(folder / "fusion", fuse)
+        job["fusion"] = str(folder / "fusion" / "weights.safetensors")
+    if case.mlm_head:
+        head = our_name("to_peer", case, "mlm")
+        am.add_head(head, "masked_lm")
+        randomize(am.heads[head], seed + 200)
+        am.save_head(folder / "head", head)
+        job["head"] = {"name": "mlm", "weights": str(folder / "head" / "weights.safetensors")}
+    return job
+
+
+def prepare_from_peer(case: Case, tmp: Path) -> dict:
+    folder = tmp / "from_peer" / case.id
+    adapters = [
+        # The first adapter is saved as safetensors, the others as the peer's default pickle (the
+        # peer cannot write prefixes as safetensors: it stores their tensors under several names).
+        {
+            "name": our_name("from_peer", case, a.name),
+            "peer_config": a.peer,
+            "save_dir": str(folder / a.name),
+            "safetensors": i == 0 and a.method not in ("prefix", "mam"),
+        }
+        for i, a in enumerate(case.adapters)
+    ]
+    composition = to_data(our_composition("from_peer", case))
+    return {"id": f"from_peer:{case.id}", "direction": "from_peer", "composition": composition, "adapters": adapters}
+
+
+def run_peer(spec: str, tmp: Path) -> PeerRun:
+    python = peer_python()
+    encoder, weights = build_encoder(spec, tmp)
+    am = AdapterModel(encoder).eval()
+    inputs = make_inputs(encoder.config)
+    save_file(inputs, str(tmp / "inputs.safetensors"))
+    jobs = []
+    for seed, case in enumerate(CASES):
+        if "to_peer" in case.directions:
+            jobs.append(prepare_to_peer(am, case, tmp, 10 * seed))
+        if "from_peer" in case.directions:
+            jobs.append(prepare_from_peer(case, tmp))
+    config = {k: getattr(encoder.config, k) for k in CONFIG_KEYS if getattr(encoder.config, k, None) is not None}
+    job = {
+        "model": {"model_type": encoder.config.model_type, "config": config, "weights": str(weights)},
+        "inputs": str(tmp / "inputs.safetensors"),
+        "out": str(tmp),
+        "cases": jobs,
+    }
+    (tmp / "job.json").write_text(json.dumps(job, indent=2))
+    done = subprocess.run(
+        [str(python), str(PEER_SIDE), str(tmp / "job.json")], capture_output=True, text=True, timeout=900
+    )
+    if done.returncode != 0:
+        pytest.fail(f"peer side failed ({done.returncode}):\n{done.stderr[-4000:]}", pytrace=False)
+    for case in CASES:
+        if "from_peer" in case.directions:
+            for adapter in case.adapters:
+                am.import_peer_adapter(
+                    tmp / "from_peer" / case.id / adapter.name, our_name("from_peer", case, adapter.name)
+                )
+    with torch.no_grad():
+        base = am(**inputs).last_hidden_state
+    counts = json.loads((tmp / "counts.json").read_text())
+    return PeerRun(am, inputs, base, load_file(str(tmp / "outputs.safetensors")), counts, {c.id: c for c in CASES})
+
+
+SPECS = ("tiny-bert", "tiny-xlmr", "default")
+
+
+def xadapt_output(run: PeerRun, case: Case, direction: str) -> torch.Tensor:
+    composition = our_composition(direction, case)
+    with torch.no_grad():
+        if case.mlm_head:
+            return run.model(**run.inputs, composition=composition, head=our_name(direction, case, "mlm")).logits
+        return run.model(**run.inputs, composition=composition).last_hidden_state

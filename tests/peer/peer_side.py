@@ -1,0 +1,192 @@
+"""The `adapters`-library side of the peer comparison; run with the peer venv's python.
+
+Usage: python tests/peer/peer_side.py JOB.json
+
+The job (written by tests/peer/conftest.py) names a base model (config + safetensors weights),
+the inputs, and a list of cases. Each case adds adapters with the `adapters` library's own config
+classes and then either
+- "to_peer":   loads the weights xadapt saved (mapping xadapt's parameter names onto the peer's), or
+- "from_peer": gives the adapters random non-identity weights and saves them with `save_adapter`,
+runs the encoder with the case's composition and records the outputs, plus the trainable
+parameter count of each adapter after `train_adapter(name)`. Results go to OUT/outputs.safetensors
+and OUT/counts.json. Only the peer venv (transformers 4.57 + adapters 1.3) can import this file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import adapters
+import torch
+from adapters import BertAdapterModel, Fuse, Stack, XLMRobertaAdapterModel
+from safetensors.torch import load_file, save_file
+from transformers import BertConfig, XLMRobertaConfig
+
+MODELS = {
+    "bert": (BertConfig, BertAdapterModel, "bert"),
+    "xlm-roberta": (XLMRobertaConfig, XLMRobertaAdapterModel, "roberta"),
+}
+RANDOM_STD = 0.05  # weight scale for "from_peer" adapters: far enough from identity to make outputs differ
+
+
+def build_model(spec: dict) -> tuple[torch.nn.Module, str]:
+    config_class, model_class, prefix = MODELS[spec["model_type"]]
+    config = config_class(**spec["config"])
+    model = model_class(config).eval()
+    base = {}
+    for key, tensor in load_file(spec["weights"]).items():
+        key = re.sub(r"^(bert|roberta)\.", "", key)
+        if not key.startswith(("cls.", "lm_head.", "pooler.")):
+            base[f"{prefix}.{key}"] = tensor
+    missing, unexpected = model.load_state_dict(base, strict=False)
+    # The pooler is unused here and prompt tuning keeps a second reference to the word embeddings.
+    stray = [k for k in missing if not k.startswith((f"{prefix}.pooler.", "heads.", f"{prefix}.prompt_tuning."))]
+    if stray or unexpected:
+        raise SystemExit(f"base weights do not fit: missing {stray[:5]}, unexpected {unexpected[:5]}")
+    return model, prefix
+
+
+def peer_config(spec: dict):
+    if spec["class"] == "MAMConfig":
+        return adapters.MAMConfig(
+            prefix_tuning=adapters.PrefixTuningConfig(**spec["prefix"]), adapter=adapters.ParBnConfig(**spec["adapter"])
+        )
+    return getattr(adapters, spec["class"])(**spec.get("kwargs", {}))
+
+
+def composition(data):
+    if isinstance(data, str):
+        return data
+    if "fuse" in data:
+        return Fuse(*data["fuse"])
+    return Stack(*[composition(c) for c in data["stack"]])
+
+
+_SITES = {"attention": "attention.output", "ffn": "output"}
+_MATRICES = {"q": "query", "k": "key", "v": "value"}
+_HALVES = {"down": "0", "up": "2"}
+
+
+def peer_name(key: str, name: str, prefix: str) -> str:
+    """The peer's parameter name for xadapt's adapter parameter `key` (independent of xadapt's own mapping)."""
+    rules = [
+        (
+            r"blocks\.(\d+)\.(\w+)\.mlp\.down\.(\w+)",
+            lambda m: f"encoder.layer.{m[1]}.{_SITES[m[2]]}.adapters.{name}.adapter_down.0.{m[3]}",
+        ),
+        (
+            r"blocks\.(\d+)\.(\w+)\.mlp\.up\.(\w+)",
+            lambda m: f"encoder.layer.{m[1]}.{_SITES[m[2]]}.adapters.{name}.adapter_up.{m[3]}",
+        ),
+        (r"blocks\.(\d+)\.(\w+)\.scale", lambda m: f"encoder.layer.{m[1]}.{_SITES[m[2]]}.adapters.{name}.scaling"),
+        (
+            r"invertible\.([fg])\.(down|up)\.(\w+)",
+            lambda m: f"invertible_adapters.{name}.{m[1].upper()}.{_HALVES[m[2]]}.{m[3]}",
+        ),
+        (
+            r"deltas\.(\d+)\.([qkv])\.(lora_[AB])",
+            lambda m: f"encoder.layer.{m[1]}.attention.self.{_MATRICES[m[2]]}.loras.{name}.{m[3]}",
+        ),
+        (r"generator\.wte\.weight", lambda m: f"prefix_tuning.prefix_tunings.{name}.self_prefix.wte.weight"),
+        (
+            r"generator\.mlp\.(down|up)\.(\w+)",
+            lambda m: f"prefix_tuning.prefix_tunings.{name}.self_prefix.control_trans.{_HALVES[m[1]]}.{m[2]}",
+        ),
+        (
+            r"layers\.(\d+)\.(\w+)\.(query|key|value)\.(\w+)",
+            lambda m: f"encoder.layer.{m[1]}.{_SITES[m[2]]}.adapter_fusion_layer.{name}.{m[3]}.{m[4]}",
+        ),
+    ]
+    for pattern, target in rules:
+        match = re.fullmatch(pattern, key)
+        if match:
+            return f"{prefix}.{target(match)}"
+    raise SystemExit(f"no peer name for xadapt parameter {key!r}")
+
+
+def load_into_peer(model, tensors: dict, name: str, prefix: str) -> None:
+    """Copy xadapt-saved weights of adapter/fusion `name` into the peer model, requiring full coverage."""
+    mapped = {peer_name(k, name, prefix): v for k, v in tensors.items()}
+    own = {k for k in model.state_dict() if f".{name}." in k and "prefix_tuning.pool" not in k}
+    missing, unexpected = sorted(own - set(mapped)), sorted(set(mapped) - set(model.state_dict()))
+    if missing or unexpected:
+        raise SystemExit(f"{name}: peer parameters not covered {missing[:5]}, unknown {unexpected[:5]}")
+    model.load_state_dict(mapped, strict=False)
+
+
+def load_head(model, tensors: dict, name: str, prefix: str) -> None:
+    """xadapt's MLM head (dense, layer_norm, bias) into the peer's masked-LM head (0, 2, 3; 3 tied to embeddings)."""
+    mapping = {"dense": "0", "layer_norm": "2"}
+    state = {f"heads.{name}.{mapping[k.split('.')[0]]}.{k.split('.')[1]}": v for k, v in tensors.items() if k != "bias"}
+    state[f"heads.{name}.3.bias"] = tensors["bias"]
+    model.load_state_dict(state, strict=False)
+    decoder = model.heads[name][3]
+    if decoder.weight.data_ptr() != model.get_input_embeddings().weight.data_ptr():
+        raise SystemExit("the peer's masked-LM decoder is not tied to the word embeddings")
+
+
+def randomize(model, name: str) -> None:
+    generator = torch.Generator().manual_seed(1234)
+    with torch.no_grad():
+        for key, param in model.named_parameters():
+            if f".{name}." in key:
+                if key.endswith(".scaling"):
+                    param.fill_(1.5)
+                else:
+                    param.copy_(torch.randn(param.shape, generator=generator) * RANDOM_STD)
+
+
+def trainable(model) -> int:
+    return sum(p.numel() for p in model.base_model.parameters() if p.requires_grad)
+
+
+def run_case(model, prefix: str, case: dict, inputs: dict) -> tuple[torch.Tensor, dict]:
+    counts = {}
+    for adapter in case["adapters"]:
+        name = adapter["name"]
+        model.add_adapter(name, config=peer_config(adapter["peer_config"]))
+        model.train_adapter(name)
+        counts[name] = trainable(model)
+        if case["direction"] == "to_peer":
+            load_into_peer(model, load_file(adapter["weights"]), name, prefix)
+        else:
+            randomize(model, name)
+            Path(adapter["save_dir"]).mkdir(parents=True, exist_ok=True)
+            model.save_adapter(adapter["save_dir"], name, use_safetensors=adapter.get("safetensors", False))
+    setup = composition(case["composition"])
+    if case.get("fusion"):
+        fuse = setup if isinstance(setup, Fuse) else setup[-1]
+        model.add_adapter_fusion(fuse)
+        load_into_peer(model, load_file(case["fusion"]), fuse.name, prefix)
+    model.set_active_adapters(setup)
+    model.eval()
+    with torch.no_grad():
+        if case.get("head"):
+            model.add_masked_lm_head(case["head"]["name"])
+            load_head(model, load_file(case["head"]["weights"]), case["head"]["name"], prefix)
+            out = model(**inputs, head=case["head"]["name"]).logits
+        else:
+            out = getattr(model, prefix)(**inputs).last_hidden_state
+    for adapter in case["adapters"]:
+        model.delete_adapter(adapter["name"])
+    return out, counts
+
+
+def main(job_path: str) -> None:
+    job = json.loads(Path(job_path).read_text())
+    torch.manual_seed(0)
+    model, prefix = build_model(job["model"])
+    inputs = load_file(job["inputs"])
+    outputs, counts = {}, {}
+    for case in job["cases"]:
+        outputs[case["id"]], counts[case["id"]] = run_case(model, prefix, case, inputs)
+    out = Path(job["out"])
+    save_file({k: v.contiguous() for k, v in outputs.items()}, str(out / "outputs.safetensors"))
+    (out / "counts.json").write_text(json.dumps(counts, indent=2))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -1,0 +1,181 @@
+"""Prediction heads on top of the encoder: classification, tagging, multiple choice and masked LM.
+
+Heads are small modules named like adapters and saved the same way. The masked-LM head's decoder
+is tied to the encoder's word embeddings: the head owns only the transform and the output bias
+and receives the embedding matrix at call time, so saving a head never copies the embeddings and
+freezing the encoder keeps the embeddings frozen. It computes logits only where `labels` mark a
+masked position (the rest of the vocabulary projection would be thrown away by the loss).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+from transformers.modeling_outputs import (
+    MaskedLMOutput,
+    ModelOutput,
+    MultipleChoiceModelOutput,
+    SequenceClassifierOutput,
+    TokenClassifierOutput,
+)
+
+from xadapt.adapters.config import ModelFacts
+from xadapt.adapters.layers import activation
+from xadapt.errors import XadaptError
+
+IGNORE_INDEX = -100  # label value for positions without a target, as in transformers
+
+
+@dataclass
+class HeadInput:
+    """What a head needs from one forward call."""
+
+    hidden: torch.Tensor  # (batch, length, hidden) last hidden state
+    labels: torch.Tensor | None
+    embedding_weight: torch.Tensor  # the word embedding matrix, for the tied MLM decoder
+    inverse: nn.Module | None = None  # invertible adapter to undo before the MLM decoder
+    num_choices: int | None = None  # multiple choice: the encoder saw batch * num_choices rows
+
+
+class Head(nn.Module):
+    """Base class: `options` are the constructor keywords, saved so a head reloads identically."""
+
+    kind: ClassVar[str]
+
+    def __init__(self, facts: ModelFacts, **options: Any):
+        super().__init__()
+        self.options = options
+
+    def forward(self, inputs: HeadInput) -> ModelOutput:
+        raise NotImplementedError
+
+
+def _num_labels(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 2:
+        raise XadaptError(f"num_labels must be an integer >= 2, got {value!r}")
+    return value
+
+
+class _PooledScorer(nn.Module):
+    """First-token representation -> dropout, dense, tanh, dropout, linear (RoBERTa's classification head)."""
+
+    def __init__(self, hidden_size: int, outputs: int, dropout: float):
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.dense = nn.Linear(hidden_size, hidden_size)
+        self.out_proj = nn.Linear(hidden_size, outputs)
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        x = self.dropout(hidden[:, 0])
+        x = self.dropout(torch.tanh(self.dense(x)))
+        return self.out_proj(x)
+
+
+class SequenceClassificationHead(Head):
+    """One label per sequence, from the first token ([CLS] / <s>)."""
+
+    kind = "sequence_classification"
+
+    def __init__(self, facts: ModelFacts, *, num_labels: int, dropout: float):
+        super().__init__(facts, num_labels=_num_labels(num_labels), dropout=dropout)
+        self.scorer = _PooledScorer(facts.hidden_size, num_labels, dropout)
+
+    def forward(self, inputs: HeadInput) -> SequenceClassifierOutput:
+        logits = self.scorer(inputs.hidden)
+        loss = F.cross_entropy(logits, inputs.labels) if inputs.labels is not None else None
+        return SequenceClassifierOutput(loss=loss, logits=logits)
+
+
+class TokenClassificationHead(Head):
+    """One label per token (NER, POS); labels of -100 are ignored."""
+
+    kind = "token_classification"
+
+    def __init__(self, facts: ModelFacts, *, num_labels: int, dropout: float):
+        super().__init__(facts, num_labels=_num_labels(num_labels), dropout=dropout)
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(facts.hidden_size, num_labels)
+
+    def forward(self, inputs: HeadInput) -> TokenClassifierOutput:
+        logits = self.classifier(self.dropout(inputs.hidden))
+        loss = None
+        if inputs.labels is not None:
+            loss = F.cross_entropy(logits.flatten(0, 1), inputs.labels.flatten(), ignore_index=IGNORE_INDEX)
+        return TokenClassifierOutput(loss=loss, logits=logits)
+
+
+class MultipleChoiceHead(Head):
+    """A score per (question, choice) row; softmax over each question's choices."""
+
+    kind = "multiple_choice"
+
+    def __init__(self, facts: ModelFacts, *, dropout: float):
+        super().__init__(facts, dropout=dropout)
+        self.scorer = _PooledScorer(facts.hidden_size, 1, dropout)
+
+    def forward(self, inputs: HeadInput) -> MultipleChoiceModelOutput:
+        logits = self.scorer(inputs.hidden).view(-1, inputs.num_choices)
+        loss = F.cross_entropy(logits, inputs.labels) if inputs.labels is not None else None
+        return MultipleChoiceModelOutput(loss=loss, logits=logits)
+
+
+class MaskedLMHead(Head):
+    """dense + activation + LayerNorm, then the tied decoder (word embeddings) + bias.
+
+    With `labels`, logits are computed only at positions whose label is not -100 and come back
+    flattened as (masked positions, vocab); without labels, for every position.
+    """
+
+    kind = "masked_lm"
+
+    def __init__(self, facts: ModelFacts, *, activation_name: str, layer_norm_eps: float):
+        super().__init__(facts, activation_name=activation_name, layer_norm_eps=layer_norm_eps)
+        self.dense = nn.Linear(facts.hidden_size, facts.hidden_size)
+        self.act = activation(activation_name)
+        self.layer_norm = nn.LayerNorm(facts.hidden_size, eps=layer_norm_eps)
+        self.bias = nn.Parameter(torch.zeros(facts.vocab_size))
+
+    def forward(self, inputs: HeadInput) -> MaskedLMOutput:
+        hidden, labels = inputs.hidden, inputs.labels
+        if labels is not None:
+            picked = labels != IGNORE_INDEX
+            hidden, labels = hidden[picked], labels[picked]
+        hidden = self.layer_norm(self.act(self.dense(hidden)))
+        if inputs.inverse is not None:
+            hidden = inputs.inverse(hidden, rev=True)
+        logits = F.linear(hidden, inputs.embedding_weight, self.bias)
+        loss = F.cross_entropy(logits, labels) if labels is not None else None
+        return MaskedLMOutput(loss=loss, logits=logits)
+
+
+HEADS: dict[str, type[Head]] = {
+    cls.kind: cls for cls in (SequenceClassificationHead, TokenClassificationHead, MultipleChoiceHead, MaskedLMHead)
+}
+
+
+def head_class(kind: str) -> type[Head]:
+    if kind not in HEADS:
+        raise XadaptError(f"unknown head kind {kind!r}; choose one of {sorted(HEADS)}")
+    return HEADS[kind]
+
+
+def mlm_state_from_checkpoint(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    """Our MLM head's state dict from a *ForMaskedLM checkpoint (`cls.predictions.*` or `lm_head.*`).
+
+    The decoder weight is skipped: it is tied to the word embeddings, which the encoder already has.
+    """
+    renames = {"transform.dense.": "dense.", "transform.LayerNorm.": "layer_norm.", "decoder.bias": "bias"}
+    state = {}
+    for key, tensor in tensors.items():
+        if not key.startswith(prefix) or key.endswith("decoder.weight"):
+            continue
+        name = key[len(prefix) :]
+        for old, new in renames.items():
+            if name.startswith(old):
+                name = new + name[len(old) :]
+        state.setdefault(name, tensor)
+    return state

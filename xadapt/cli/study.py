@@ -1,0 +1,131 @@
+"""`xadapt sweep`: run a study grid and report it."""
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import yaml
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from xadapt.cli.common import console, user_errors
+from xadapt.errors import XadaptError
+from xadapt.study.config import StudyConfig
+
+
+def _numbers(text: str | None, kind: type, flag: str) -> list | None:
+    if text is None:
+        return None
+    try:
+        return [kind(part) for part in text.replace(" ", "").split(",") if part]
+    except ValueError:
+        raise XadaptError(f"{flag} takes comma-separated {kind.__name__}s, e.g. {flag} {'1e-4,3e-4' if kind is float else '100,300'}; got {text!r}") from None
+
+
+def _names(text: str | None) -> list[str] | None:
+    return [part for part in text.replace(" ", "").split(",") if part] if text is not None else None
+
+
+def _learning_rates(text: str | None, methods: list[str]) -> dict[str, list[float]] | None:
+    """`--lrs 1e-4,3e-4` applies to every method; `--lrs finetune=2e-5,adapter=1e-4:3e-4` per method."""
+    if text is None:
+        return None
+    if "=" not in text:
+        rates = _numbers(text, float, "--lrs")
+        return {m: rates for m in methods}
+    per_method = {}
+    for part in _names(text):
+        method, _, values = part.partition("=")
+        per_method[method] = _numbers(values.replace(":", ","), float, "--lrs")
+    return per_method
+
+
+def load_study_file(path: Path) -> dict:
+    if not path.is_file():
+        raise XadaptError(f"study file {path} does not exist; see configs/studies/ for examples")
+    values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(values, dict):
+        raise XadaptError(f"{path} must hold a mapping of study settings (task:, lang:, sizes: ...)")
+    return values
+
+
+def _print_plan(facts: dict) -> None:
+    minutes = facts["estimate_seconds"] / 60
+    console.print(
+        f"[bold]plan[/] study {facts['study_id']} → {facts['out']}: {facts['runs']} runs "
+        f"({facts['pending']} to do), language adapters {', '.join(facts['language_adapters']) or 'none'} "
+        f"({', '.join(facts['language_adapters_to_train']) or 'all cached'} to train); estimate ≈ {minutes:.0f} min"
+    )
+
+
+@user_errors
+def sweep_command(
+    lang: Annotated[str, typer.Option(help="Target (low-resource) language, e.g. sw.")] = "sw",
+    samples: Annotated[int, typer.Option(help="Largest training size; sizes are log-spaced up to it.")] = 1000,
+    task: Annotated[str, typer.Option(help="Benchmark: wikiann (ner), sib200 (topic), xnli (nli), afrisenti (sentiment), masakhaner, xcopa.")] = "wikiann",
+    sizes: Annotated[str | None, typer.Option(help="Explicit training sizes, e.g. 100,300,1000.")] = None,
+    methods: Annotated[str | None, typer.Option(help="Methods: finetune, adapter, madx, or any adapter method (lora, par_bn, ...).")] = None,
+    lrs: Annotated[str | None, typer.Option(help="Learning rates: 1e-4,3e-4 for all methods, or finetune=2e-5,adapter=1e-4:1e-3.")] = None,
+    seeds: Annotated[str | None, typer.Option(help="Seeds, e.g. 0,1,2.")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Training epochs per run.")] = None,
+    source: Annotated[str | None, typer.Option(help="Zero-shot source language ('none' for in-language only).")] = "en",
+    targets: Annotated[str | None, typer.Option(help="Zero-shot target languages (default: --lang).")] = None,
+    model: Annotated[str, typer.Option(help="Packaged model, local directory or hub id.")] = "multilingual-e5-small",
+    data_dir: Annotated[Path | None, typer.Option(help="Benchmark data directory (default: $XADAPT_DATA).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output directory (default: runs/<task>-<lang>).")] = None,
+    config: Annotated[Path | None, typer.Option(help="A study YAML (configs/studies/*.yaml); flags given explicitly override it.")] = None,
+    paper: Annotated[bool, typer.Option("--paper", help="Full protocol for GPU machines: 20 epochs, all eval data, long language-adapter training.")] = False,
+) -> None:
+    """Run a study: sizes x methods x learning rates x seeds, in-language and zero-shot, then write the report."""
+    from xadapt.study.report import write_report
+    from xadapt.study.sweep import run_sweep
+
+    values = load_study_file(config) if config else {}
+    values.setdefault("task", task)
+    values.setdefault("lang", lang)
+    values.setdefault("samples", samples)
+    values.setdefault("model", model)
+    values.setdefault("source", None if source in (None, "none", "") else source)
+    for key, given in {
+        "sizes": _numbers(sizes, int, "--sizes"), "methods": _names(methods), "seeds": _numbers(seeds, int, "--seeds"),
+        "epochs": epochs, "targets": _names(targets),
+    }.items():
+        if given is not None:
+            values[key] = given
+    study = StudyConfig.from_dict(values)
+    rates = _learning_rates(lrs, study.methods)
+    if rates is not None:
+        study.lrs = {**(study.lrs or {}), **rates}
+    if paper:
+        study = study.paper_profile()
+    StudyConfig.__post_init__(study)
+    out = out or Path("runs") / f"{study.task}-{study.lang}"
+
+    start = time.perf_counter()
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("ETA"), TimeRemainingColumn(), console=console,
+    ) as bar:
+        handle = bar.add_task("runs", total=None)
+
+        def progress(done, total, run, records):
+            scores = ", ".join(f"{r['eval_lang']} {r['score']:.3f}" if r["status"] == "ok" else f"{r['eval_lang']} FAILED" for r in records)
+            bar.update(handle, completed=done, total=total,
+                       description=f"run {done}/{total}: {run.method} {run.train_lang} n={run.samples} lr={run.lr:g} seed={run.seed}")
+            console.print(f"  {run.method:<9} {run.train_lang}→{','.join(run.eval_langs)} n={run.samples:<5} lr={run.lr:<7g} seed={run.seed}: {scores}")
+
+        def announce(facts):
+            _print_plan(facts)
+            bar.update(handle, total=facts["pending"], completed=0)
+
+        run_sweep(study, out, data_dir, announce=announce, progress=progress)
+    report = write_report(out)
+    console.print(f"[green]done[/] in {(time.perf_counter() - start) / 60:.1f} min; report: {report}")
+    from xadapt.cli.report import print_overview
+
+    print_overview(out)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sweep")(sweep_command)

@@ -1,0 +1,128 @@
+"""`xadapt train`, `xadapt train-lang`, `xadapt eval`: single runs outside a sweep."""
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from xadapt.cli.common import console, user_errors
+from xadapt.models import DEFAULT_MODEL
+
+ModelOption = Annotated[str, typer.Option(help="Packaged model, local directory or hub id.")]
+DataOption = Annotated[Path | None, typer.Option(help="Benchmark data directory (default: $XADAPT_DATA).")]
+
+
+@user_errors
+def train_command(
+    task: Annotated[str, typer.Option(help="Benchmark name or alias (ner, topic, nli, sentiment, copa).")] = "wikiann",
+    lang: Annotated[str, typer.Option(help="Training language.")] = "sw",
+    method: Annotated[str, typer.Option(help="finetune, adapter, madx, or an adapter method (lora, par_bn, ...).")] = "adapter",
+    samples: Annotated[int, typer.Option(help="Training examples (a seeded, nested subset).")] = 1000,
+    lr: Annotated[float | None, typer.Option(help="Learning rate (default: the method's usual rate).")] = None,
+    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 3,
+    seed: Annotated[int, typer.Option(help="Seed for the subset, initialisation and batches.")] = 0,
+    eval_langs: Annotated[str | None, typer.Option("--eval", help="Languages to evaluate on (default: --lang), e.g. sw,yo.")] = None,
+    model: ModelOption = DEFAULT_MODEL,
+    data_dir: DataOption = None,
+    out: Annotated[Path | None, typer.Option(help="Where to save the trained parts and metrics (default: runs/train/<task>-<lang>-<method>).")] = None,
+) -> None:
+    """Train one task run, save its adapter (or fine-tuned model) with its head, and print its scores."""
+    from xadapt.study.config import DEFAULT_LRS, ADAPTER_LR, StudyConfig
+    from xadapt.study.plan import TaskRun
+    from xadapt.study.runner import RunContext, execute_run
+    from xadapt.study.sweep import validate
+
+    targets = [t for t in (eval_langs or lang).split(",") if t]
+    rate = lr if lr is not None else DEFAULT_LRS.get(method, ADAPTER_LR)
+    study = validate(
+        StudyConfig(task=task, lang=lang, samples=samples, sizes=[samples], methods=[method], lrs={method: [rate]},
+                    seeds=[seed], epochs=epochs, source=None, targets=targets, model=model),
+        data_dir,
+    )
+    out = out or Path("runs") / "train" / f"{study.task}-{study.lang}-{method}"
+    run = TaskRun(method, study.task, study.lang, tuple(study.targets), samples, rate, seed, epochs)
+    with console.status(f"training {method} on {study.task} {study.lang} ({samples} examples) ..."):
+        records = execute_run(RunContext(study, data_dir), run, study_id="single", artifacts=out)
+    (out / "metrics.json").write_text(json.dumps(records, indent=2) + "\n", encoding="utf-8")
+    table = Table(title=f"{method} on {study.task}, trained on {study.lang} ({samples} examples)")
+    for column in ("eval lang", "split", "metric", "best-dev-epoch score", "last-epoch score"):
+        table.add_column(column)
+    for r in records:
+        if r["status"] == "ok":
+            table.add_row(r["eval_lang"], r["eval_split"], r["metric"], f"{r['score']:.4f}", f"{r['last_score']:.4f}")
+        else:
+            table.add_row(r["eval_lang"], "-", r["metric"], f"[red]failed: {r['error']}[/]", "")
+    console.print(table)
+    console.print(f"[green]saved:[/] {out}")
+
+
+@user_errors
+def train_lang_command(
+    lang: Annotated[str, typer.Option(help="Language of the raw text.")] = "sw",
+    steps: Annotated[int | None, typer.Option(help="Optimiser steps (default: the CPU profile's).")] = None,
+    model: ModelOption = DEFAULT_MODEL,
+    data_dir: DataOption = None,
+) -> None:
+    """Train (or reuse from the cache) a MAD-X language adapter with masked-LM on a language's raw text."""
+    from dataclasses import replace
+
+    from transformers import AutoTokenizer
+
+    from xadapt.languages import normalize_lang
+    from xadapt.models import resolve_model
+    from xadapt.train.language import DONE, LanguageAdapterSettings, train_language_adapter
+
+    settings = LanguageAdapterSettings()
+    if steps is not None:
+        settings = replace(settings, steps=steps)
+    code = normalize_lang(lang)
+    model_dir = resolve_model(model)
+    with console.status(f"training the {code} language adapter ({settings.steps} steps) ..."):
+        path = train_language_adapter(model_dir, AutoTokenizer.from_pretrained(model_dir), code, settings, data_dir)
+    facts = json.loads((path / DONE).read_text(encoding="utf-8"))
+    console.print(
+        f"[green]{code} language adapter:[/] {path}\n  held-out perplexity {facts['perplexity_before']:.1f} → "
+        f"{facts['perplexity_after']:.1f} ({facts['train_sentences']} sentences, {facts['trainable_params']:,} trainable parameters)"
+    )
+
+
+@user_errors
+def eval_command(
+    run_dir: Annotated[Path, typer.Argument(help="A directory written by `xadapt train` (holds run.json).")],
+    lang: Annotated[str, typer.Option(help="Language to evaluate on.")] = "sw",
+    lang_adapter: Annotated[Path | None, typer.Option(help="MAD-X: a language adapter folder for --lang (swapped in for zero-shot).")] = None,
+    limit: Annotated[int | None, typer.Option(help="Evaluate on at most this many examples.")] = None,
+    data_dir: DataOption = None,
+) -> None:
+    """Evaluate a saved adapter composition or fine-tuned model on a task's evaluation split."""
+    from transformers import AutoTokenizer
+
+    from xadapt.data import load_split, resolve_eval_split
+    from xadapt.languages import normalize_lang
+    from xadapt.train.evaluate import evaluate
+    from xadapt.train.features import collator_for, encode
+    from xadapt.train.saved import load_run
+
+    code = normalize_lang(lang)
+    saved = load_run(run_dir, {code: lang_adapter} if lang_adapter else None)
+    facts = saved.facts
+    split, note = resolve_eval_split(facts["task"], code, data_dir)
+    if note:
+        console.print(f"[yellow]note:[/] {note}")
+    data = load_split(facts["task"], code, split, data_dir)
+    if limit is not None and len(data) > limit:
+        data = data.shuffle(seed=0).select(range(limit))
+    tokenizer = AutoTokenizer.from_pretrained(facts["base_model"])
+    encoded = encode(data, facts["head"], tokenizer, 128)
+    result = evaluate(saved.composed(code), encoded, collator_for(facts["head"], tokenizer), head=facts["head"], labels=facts["labels"])
+    console.print(f"{facts['method']} ({facts['train_lang']}-trained) on {facts['task']} {code} {split} ({len(data)} examples):")
+    for name, value in {"loss": result.loss, **result.scores}.items():
+        console.print(f"  {name}: {value:.4f}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(train_command)
+    app.command("train-lang")(train_lang_command)
+    app.command("eval")(eval_command)

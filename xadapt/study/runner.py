@@ -1,0 +1,198 @@
+"""Execute one task run of a study and turn it into result records.
+
+`RunContext` holds what every run of a sweep shares and is expensive to make: the resolved model,
+its tokenizer, encoded evaluation splits, trained language adapters and the base model's layer
+representations for the drift analysis. `execute_run` is the unit an executor schedules.
+"""
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from datasets import Dataset
+from transformers import AutoTokenizer
+
+from xadapt.adapters import AdapterModel
+from xadapt.data import get_task, load_corpus, load_split, nested_subsets, resolve_eval_split
+from xadapt.errors import XadaptError
+from xadapt.models import model_identity, resolve_model
+from xadapt.study.config import StudyConfig
+from xadapt.study.drift import drift_per_layer, layer_representations
+from xadapt.study.plan import TaskRun
+from xadapt.study.results import run_id
+from xadapt.train.evaluate import evaluate
+from xadapt.train.features import collator_for, encode
+from xadapt.train.language import train_language_adapter
+from xadapt.train.task import TASK, ComposedModel, TrainingDiverged, TrainSettings, build_model, seeded, train
+
+DRIFT_SENTENCES = 64  # held-out sentences for the representation analysis
+
+
+@dataclass
+class RunContext:
+    study: StudyConfig
+    data_dir: Path | None
+    model_dir: Path = field(init=False)
+    tokenizer: object = field(init=False)
+    identity: dict = field(init=False)
+    language_adapters: dict[str, Path] = field(default_factory=dict)
+    _encoded: dict = field(default_factory=dict)
+    _base_layers: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.model_dir = resolve_model(self.study.model)
+        self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
+        self.identity = model_identity(self.model_dir)
+        self.spec = get_task(self.study.task)
+        self.collator = collator_for(self.spec.head, self.tokenizer)
+
+    def encoded(self, lang: str, split: str, limit: int | None = None) -> Dataset:
+        """A split tokenised once per sweep; evaluation splits capped at `limit` (a fixed random sample)."""
+        key = (lang, split, limit)
+        if key not in self._encoded:
+            data = load_split(self.spec.name, lang, split, self.data_dir)
+            if limit is not None and len(data) > limit:
+                data = data.shuffle(seed=0).select(range(limit))
+            self._encoded[key] = encode(data, self.spec.head, self.tokenizer, self.study.max_length)
+        return self._encoded[key]
+
+    def training_subset(self, lang: str, samples: int, seed: int) -> tuple[Dataset, str]:
+        """The `samples`-example nested subset for `seed`, encoded, and a fingerprint of its content."""
+        data = load_split(self.spec.name, lang, "train", self.data_dir)
+        sizes = sorted({*self.study.training_sizes(), samples})
+        stratify = "label" if self.spec.head != "token_classification" else None
+        subset = nested_subsets(data, sizes, seed=seed, stratify_column=stratify)[samples]
+        fingerprint = hashlib.sha256(json.dumps(subset.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+        return encode(subset, self.spec.head, self.tokenizer, self.study.max_length), fingerprint
+
+    def dev_split(self, train_lang: str, eval_langs: tuple[str, ...]) -> Dataset:
+        """Model selection data: the training language's dev split, else the first target's."""
+        for lang in (train_lang, *eval_langs):
+            try:
+                return self.encoded(lang, "dev", self.study.eval_limit)
+            except XadaptError:
+                continue
+        raise XadaptError(f"{self.spec.title} has no dev split for {train_lang} or {', '.join(eval_langs)}")
+
+    def language_adapter(self, lang: str) -> Path:
+        if lang not in self.language_adapters:
+            self.language_adapters[lang] = train_language_adapter(
+                self.model_dir, self.tokenizer, lang, self.study.language_adapter, self.data_dir
+            )
+        return self.language_adapters[lang] / "adapter"
+
+    def drift_texts(self, lang: str) -> list[str]:
+        """Held-out raw text of `lang`; for languages without raw text, sentences of its evaluation split."""
+        try:
+            return load_corpus(lang, self.data_dir, heldout_lines=DRIFT_SENTENCES).heldout[:DRIFT_SENTENCES]
+        except XadaptError:
+            split, _ = resolve_eval_split(self.spec.name, lang, self.data_dir)
+            data = load_split(self.spec.name, lang, split, self.data_dir).select(range(DRIFT_SENTENCES))
+            column = {"token_classification": "tokens", "multiple_choice": "premise"}.get(self.spec.head, "text")
+            return [" ".join(v) if isinstance(v, list) else v for v in data[column]]
+
+    def base_layers(self, lang: str):
+        if lang not in self._base_layers:
+            base = AdapterModel.from_pretrained(self.model_dir)
+            self._base_layers[lang] = layer_representations(base, self.tokenizer, self.drift_texts(lang))
+        return self._base_layers[lang]
+
+
+def run_key(context: RunContext, run: TaskRun) -> str:
+    """Everything that determines a run's training, hashed (evaluation languages excluded)."""
+    study = context.study
+    facts = {**asdict(run), "model": context.identity["fingerprint"], "max_length": study.max_length,
+             "batch_size": study.batch_size, "eval_limit": study.eval_limit}
+    if run.method == "madx":
+        facts["language_adapter"] = asdict(study.language_adapter)
+    return run_id(facts)
+
+
+def execute_run(context: RunContext, run: TaskRun, study_id: str, artifacts: Path | None = None) -> list[dict]:
+    """Train `run` once and return one record per evaluation language (failed records on divergence).
+
+    With `artifacts`, the best epoch's trained parts are saved there (see `save_artifacts`).
+    """
+    spec = context.spec
+    identity = {
+        "run_id": run_key(context, run), "study_id": study_id, "method": run.method, "task": spec.name,
+        "train_lang": run.train_lang, "samples": run.samples, "lr": run.lr, "seed": run.seed, "epochs": run.epochs,
+        "metric": spec.metric, "model": {k: context.identity[k] for k in ("name", "fingerprint")},
+    }
+    train_set, data_fingerprint = context.training_subset(run.train_lang, run.samples, run.seed)
+    identity["data"] = {"task": spec.name, "train_fingerprint": data_fingerprint}
+    adapters = {lang: context.language_adapter(lang) for lang in run.needs_language_adapters()}
+    seeded(run.seed)
+    model, composition_for = build_model(run.method, context.model_dir, spec.head, len(spec.labels), adapters)
+    composed = ComposedModel(model, composition_for(run.train_lang))
+    dev = context.dev_split(run.train_lang, run.eval_langs)
+
+    def dev_score(m):
+        return evaluate(m, dev, context.collator, head=spec.head, labels=spec.labels, batch_size=64)
+
+    settings = TrainSettings(lr=run.lr, epochs=run.epochs, batch_size=context.study.batch_size, seed=run.seed,
+                             weight_decay=0.01 if run.method == "finetune" else 0.0)
+    try:
+        tracker, seconds = train(composed, train_set, context.collator, settings, dev_score, spec.metric)
+    except TrainingDiverged as err:
+        return [{**identity, "eval_lang": lang, "status": "failed", "error": str(err), "score": None,
+                 "last_score": None, "curve": []} for lang in run.eval_langs]
+
+    counts = model.parameter_counts()
+    identity.update(trainable_params=model.trainable_parameter_count(), total_params=sum(c["total"] for c in counts.values()),
+                    seconds=seconds, curve=tracker.curve, best_epoch=tracker.best_epoch)
+    last = {lang: _test(context, composed, composition_for(lang), lang) for lang in run.eval_langs}
+    drift = {lang: _drift(context, model, composition_for(lang), lang) for lang in run.eval_langs}
+    for name, param in composed.named_parameters():  # back to the best dev epoch's weights
+        if name in tracker.best_state:
+            param.data.copy_(tracker.best_state[name])
+    best = {lang: _test(context, composed, composition_for(lang), lang) for lang in run.eval_langs}
+    if artifacts is not None:
+        save_artifacts(model, run, context, adapters, artifacts)
+    records = []
+    for lang in run.eval_langs:
+        split, scores = best[lang]
+        records.append({
+            **identity, "eval_lang": lang, "status": "ok", "error": None, "eval_split": split,
+            "score": scores[spec.metric], "last_score": last[lang][1][spec.metric],
+            "extra": {k: v for k, v in scores.items() if k != spec.metric},
+            "drift": {"measure": "rsa", "layers": list(range(len(drift[lang]))), "similarity": drift[lang]},
+        })
+    return records
+
+
+def _test(context: RunContext, composed: ComposedModel, composition, lang: str) -> tuple[str, dict]:
+    split, _ = resolve_eval_split(context.spec.name, lang, context.data_dir)
+    composed.composition = composition
+    result = evaluate(composed, context.encoded(lang, split, context.study.eval_limit), context.collator,
+                      head=context.spec.head, labels=context.spec.labels)
+    return split, result.scores
+
+
+def _drift(context: RunContext, model: AdapterModel, composition, lang: str) -> list[float]:
+    tuned = layer_representations(model, context.tokenizer, context.drift_texts(lang), composition=composition)
+    return drift_per_layer(context.base_layers(lang), tuned)
+
+
+def save_artifacts(model: AdapterModel, run: TaskRun, context: RunContext, language_adapters: dict, directory: Path) -> None:
+    """Write what a run trained, so `xadapt eval` and the demo can use it without retraining.
+
+    `run.json` names the method, task, labels, base model and language adapters; beside it the
+    task adapter (`adapter/`) or the fine-tuned encoder (`model/`), and the head (`head/`).
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    if run.method == "finetune":
+        model.encoder.save_pretrained(directory / "model", safe_serialization=True)
+        context.tokenizer.save_pretrained(directory / "model")
+    else:
+        model.save_adapter(directory / "adapter", TASK)
+    model.save_head(directory / "head", TASK)
+    facts = {
+        "method": run.method, "task": context.spec.name, "head": context.spec.head, "labels": list(context.spec.labels),
+        "train_lang": run.train_lang, "samples": run.samples, "lr": run.lr, "seed": run.seed,
+        "base_model": str(context.model_dir), "model": context.identity,
+        "language_adapters": {lang: str(path) for lang, path in language_adapters.items()},
+    }
+    (directory / "run.json").write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")

@@ -1,0 +1,124 @@
+"""`xadapt sweep`: check a study, print its plan, run what is not yet done, write the report.
+
+Everything that can be wrong with the input (task, languages, methods, sizes larger than a
+split, an output directory holding another study) is checked before anything is written, so a
+bad command leaves existing results untouched. Records are appended as each run finishes; a
+killed sweep restarted with the same command skips the finished runs.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from xadapt.adapters import METHODS
+from xadapt.data import get_task, load_split, resolve_eval_split
+from xadapt.data.corpora import corpus_files
+from xadapt.errors import XadaptError
+from xadapt.languages import normalize_lang
+from xadapt.study.config import TASK_METHODS, StudyConfig
+from xadapt.study.executor import Executor, InProcessExecutor
+from xadapt.study.plan import Plan, TaskRun, make_plan
+from xadapt.study.results import ResultsStore, study_id
+from xadapt.study.runner import RunContext, execute_run, run_key
+
+# Seconds per training example-epoch and per MLM step on this project's 2-core CPU machines
+# (multilingual-e5-small, WikiANN-length sentences); used only for the printed estimate.
+SECONDS_PER_EXAMPLE = {"finetune": 0.06, "default": 0.04}
+SECONDS_PER_EVAL_EXAMPLE = 0.012
+SECONDS_PER_MLM_STEP = 3.0
+
+
+def validate(study: StudyConfig, data_dir) -> StudyConfig:
+    """Normalise names and check the study against the data on disk; raise `XadaptError` on the first problem."""
+    spec = get_task(study.task)
+    known = [*TASK_METHODS, *(m for m in METHODS if m not in TASK_METHODS)]
+    for method in study.methods:
+        if method not in known:
+            raise XadaptError(f"unknown method {method!r}; choose from {', '.join(known)}")
+    study.task = spec.name
+    study.lang = normalize_lang(study.lang)
+    study.source = normalize_lang(study.source) if study.source else None
+    study.targets = [normalize_lang(t) for t in study.target_languages()]
+    largest = max(study.training_sizes())
+    for lang in [study.lang] + ([study.source] if study.source and study.source != study.lang else []):
+        size = len(load_split(spec.name, lang, "train", data_dir))
+        if largest > size:
+            raise XadaptError(
+                f"training size {largest} is larger than {spec.title} {lang} train, which has {size} examples; "
+                f"use --samples/--sizes up to {size}"
+            )
+    for lang in {study.lang, *study.targets}:
+        resolve_eval_split(spec.name, lang, data_dir)
+    if "madx" in study.methods:
+        for lang in {study.lang, *([study.source] if study.source else []), *study.targets}:
+            if not corpus_files(lang, data_dir):
+                raise XadaptError(f"madx needs raw text to train a {lang} language adapter and none was found; drop madx from --methods")
+    return study
+
+
+@dataclass(frozen=True)
+class RunJob:
+    """Plain data a worker needs to execute one run: picklable for any executor."""
+
+    study: dict
+    data_dir: str | None
+    run: TaskRun
+    study_id: str
+
+
+_CONTEXTS: dict[tuple, RunContext] = {}  # one per study and process: model, tokenizer, encoded splits
+
+
+def run_job(job: RunJob) -> list[dict]:
+    key = (job.study_id, job.data_dir)
+    if key not in _CONTEXTS:
+        _CONTEXTS[key] = RunContext(StudyConfig.from_dict(job.study), job.data_dir)
+    return execute_run(_CONTEXTS[key], job.run, job.study_id)
+
+
+def estimate_seconds(study: StudyConfig, plan: Plan, pending: list[TaskRun], adapters_to_train: list[str]) -> float:
+    training = sum(
+        run.samples * run.epochs * SECONDS_PER_EXAMPLE.get(run.method, SECONDS_PER_EXAMPLE["default"]) for run in pending
+    )
+    evaluations = sum((run.epochs + 2 * len(run.eval_langs)) * (study.eval_limit or 1000) for run in pending)
+    return training + evaluations * SECONDS_PER_EVAL_EXAMPLE + len(adapters_to_train) * study.language_adapter.steps * SECONDS_PER_MLM_STEP
+
+
+def run_sweep(
+    study: StudyConfig,
+    out: Path,
+    data_dir=None,
+    executor: Executor | None = None,
+    announce: Callable[[dict], None] = lambda facts: None,
+    progress: Callable[[int, int, TaskRun, list[dict]], None] = lambda done, total, run, records: None,
+) -> ResultsStore:
+    """Run every unfinished run of `study`, appending records to `out/results.jsonl`."""
+    study = validate(study, data_dir)
+    manifest = study.to_dict()
+    store = ResultsStore.open(out, manifest)
+    sid = study_id(manifest)
+    plan = make_plan(study)
+    context = RunContext(study, data_dir)
+    _CONTEXTS[(sid, str(data_dir) if data_dir else None)] = context
+    done = store.done_keys()
+    pending = [run for run in plan.runs if any((run_key(context, run), lang) not in done for lang in run.eval_langs)]
+    from xadapt.train.language import DONE, cache_dir
+
+    to_train = [
+        lang for lang in plan.language_adapters
+        if not (cache_dir(context.model_dir, lang, study.language_adapter) / DONE).is_file()
+    ]
+    announce({
+        "runs": len(plan.runs), "pending": len(pending), "language_adapters": list(plan.language_adapters),
+        "language_adapters_to_train": to_train, "estimate_seconds": estimate_seconds(study, plan, pending, to_train),
+        "out": str(out), "study_id": sid,
+    })
+    for lang in plan.language_adapters:
+        context.language_adapter(lang)
+    jobs = [RunJob(manifest, str(data_dir) if data_dir else None, run, sid) for run in pending]
+    for finished, (job, records) in enumerate((executor or InProcessExecutor()).map(run_job, jobs), start=1):
+        for record in records:
+            if (record["run_id"], record["eval_lang"]) not in done:
+                store.append(record)
+        progress(finished, len(jobs), job.run, records)
+    return store

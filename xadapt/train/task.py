@@ -1,0 +1,147 @@
+"""Train one task run — full fine-tuning, a task adapter, or MAD-X — and evaluate it.
+
+The training loop is transformers' `Trainer` (dynamic padding, length-grouped batches, linear
+warm-up and decay). After every epoch the model is evaluated on the training language's dev
+split (loss and task metric: the learning curve), and the trainable weights of the best epoch
+are kept in memory, so the final test evaluation can report both the best-dev-epoch score and
+the last-epoch score without a second training run.
+"""
+
+import math
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from transformers import Trainer, TrainerCallback, TrainingArguments, set_seed
+
+from xadapt.adapters import AdapterModel, Stack
+from xadapt.errors import XadaptError
+from xadapt.train.evaluate import Evaluation, evaluate
+
+TASK = "task"  # name of the task adapter and head inside a run's AdapterModel
+
+
+class TrainingDiverged(XadaptError):
+    """The loss became NaN or infinite; the run is recorded as failed."""
+
+
+@dataclass
+class TrainSettings:
+    """Optimisation settings of one run (the study decides them)."""
+
+    lr: float
+    epochs: int
+    batch_size: int
+    seed: int
+    weight_decay: float = 0.01
+    warmup: float = 0.1  # fraction of steps spent warming the learning rate up
+
+
+class ComposedModel(nn.Module):
+    """An `AdapterModel` seen through one composition and one head: what `Trainer` calls.
+
+    The composition is this object's own state, passed to every forward call, so two
+    `ComposedModel`s over one `AdapterModel` never disturb each other.
+    """
+
+    def __init__(self, model: AdapterModel, composition, head: str = TASK):
+        super().__init__()
+        self.model, self.composition, self.head = model, composition, head
+        self.config = model.encoder.config
+
+    def forward(self, **batch):
+        out = self.model(**batch, head=self.head, composition=self.composition)
+        if out.loss is not None and self.training and not torch.isfinite(out.loss):
+            raise TrainingDiverged(f"loss became {out.loss.item()} during training")
+        return out
+
+
+def build_model(method: str, model_dir, head: str, num_labels: int, language_adapters: dict) -> tuple[AdapterModel, Callable]:
+    """The model for `method` and a function mapping an evaluation language to its composition.
+
+    `finetune` trains every encoder weight; `madx` stacks a task adapter on the training
+    language's frozen language adapter and swaps that for the target's at evaluation; any other
+    name is an adapter method from the registry (`adapter` means `seq_bn`) trained alone.
+    """
+    model = AdapterModel.from_pretrained(model_dir)
+    model.add_head(TASK, head, num_labels=num_labels)
+    if method == "finetune":
+        model.train_all()
+        return model, lambda lang: None
+    if method == "madx":
+        for lang, directory in language_adapters.items():
+            model.load_adapter(directory, name=lang)
+        model.add_adapter(TASK, "seq_bn")
+        model.train_adapter(TASK)
+        return model, lambda lang: Stack(lang, TASK)
+    model.add_adapter(TASK, "seq_bn" if method == "adapter" else method)
+    model.train_adapter(TASK)
+    return model, lambda lang: TASK
+
+
+class _EpochEvaluation(TrainerCallback):
+    """Evaluate on dev after each epoch; keep the best epoch's trainable weights."""
+
+    def __init__(self, composed: ComposedModel, score: Callable[[ComposedModel], Evaluation], metric: str):
+        self.composed, self.score, self.metric = composed, score, metric
+        self.curve: list[dict] = []
+        self.best_state: dict[str, torch.Tensor] | None = None
+        self.best_epoch = 0
+        self.last_train_loss = math.nan
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if logs and "loss" in logs:
+            self.last_train_loss = logs["loss"]
+
+    def on_epoch_end(self, args, state, control, **kwargs):
+        dev = self.score(self.composed)
+        epoch = len(self.curve) + 1
+        point = {"epoch": epoch, "train_loss": self.last_train_loss, "dev_loss": dev.loss, "dev_score": dev.scores[self.metric]}
+        self.curve.append(point)
+        if self.best_state is None or point["dev_score"] > self.curve[self.best_epoch - 1]["dev_score"]:
+            self.best_epoch = epoch
+            self.best_state = {n: p.detach().clone() for n, p in self.composed.named_parameters() if p.requires_grad}
+
+
+def train(
+    composed: ComposedModel, train_set, collator, settings: TrainSettings, dev_score: Callable | None = None, metric: str | None = None
+) -> tuple[_EpochEvaluation | None, float]:
+    """Run the optimisation; return the per-epoch record (when `dev_score` is given) and the seconds it took."""
+    steps_per_epoch = math.ceil(len(train_set) / settings.batch_size)
+    with tempfile.TemporaryDirectory() as scratch:
+        args = TrainingArguments(
+            output_dir=scratch,
+            per_device_train_batch_size=settings.batch_size,
+            num_train_epochs=settings.epochs,
+            learning_rate=settings.lr,
+            weight_decay=settings.weight_decay,
+            warmup_steps=settings.warmup,
+            lr_scheduler_type="linear",
+            seed=settings.seed,
+            data_seed=settings.seed,
+            train_sampling_strategy="group_by_length",
+            eval_strategy="no",
+            save_strategy="no",
+            logging_strategy="steps",
+            logging_steps=max(1, steps_per_epoch),
+            report_to="none",
+            disable_tqdm=True,
+            remove_unused_columns=False,
+            dataloader_num_workers=0,
+            bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
+        )
+        tracker = _EpochEvaluation(composed, dev_score, metric) if dev_score is not None else None
+        trainer = Trainer(
+            model=composed, args=args, train_dataset=train_set, data_collator=collator, callbacks=[tracker] if tracker else []
+        )
+        start = time.perf_counter()
+        trainer.train()
+        return tracker, time.perf_counter() - start
+
+
+def seeded(seed: int) -> None:
+    """Seed python, numpy and torch before a model is built, so heads and adapters start alike."""
+    set_seed(seed, deterministic=False)
