@@ -1,26 +1,14 @@
-"""Fixtures for the data-layer tests: the real benchmark data and small hand-made layouts.
+"""Fixtures for the data-layer tests: small hand-made layouts.
 
-The real data is read from ``XADAPT_DATA`` or, by default, ``<repo>/../shared/data`` resolved from
-this file (never from the working directory). Tests that need it are skipped, with the reason,
-when it is absent; the fixture-based tests always run.
+The real benchmark data (`real_data`) comes from tests/conftest.py, shared with the other test
+directories; tests that need it are skipped when it is absent, the fixture-based tests always run.
 """
 
-import os
 from pathlib import Path
 
 import pytest
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="session")
-def real_data() -> Path:
-    """The shared benchmark data directory."""
-    root = Path(os.environ.get("XADAPT_DATA") or REPO.parent / "shared" / "data")
-    if not (root / "sib200").is_dir():
-        pytest.skip(f"benchmark data not found at {root}; set XADAPT_DATA")
-    return root
 
 
 @pytest.fixture(scope="session")

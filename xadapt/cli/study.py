@@ -61,6 +61,7 @@ def _print_plan(facts: dict) -> None:
 
 @user_errors
 def sweep_command(
+    ctx: typer.Context,
     lang: Annotated[str, typer.Option(help="Target (low-resource) language, e.g. sw.")] = "sw",
     samples: Annotated[int, typer.Option(help="Largest training size; sizes are log-spaced up to it.")] = 1000,
     task: Annotated[str, typer.Option(help="Benchmark: wikiann (ner), sib200 (topic), xnli (nli), afrisenti (sentiment), masakhaner, xcopa.")] = "wikiann",
@@ -76,17 +77,21 @@ def sweep_command(
     out: Annotated[Path | None, typer.Option(help="Output directory (default: runs/<task>-<lang>).")] = None,
     config: Annotated[Path | None, typer.Option(help="A study YAML (configs/studies/*.yaml); flags given explicitly override it.")] = None,
     paper: Annotated[bool, typer.Option("--paper", help="Full protocol for GPU machines: 20 epochs, all eval data, long language-adapter training.")] = False,
+    lang_adapter_steps: Annotated[int | None, typer.Option(min=1, help="MLM steps per MAD-X language adapter (default: the profile's; few steps make a quick trial run).")] = None,
 ) -> None:
     """Run a study: sizes x methods x learning rates x seeds, in-language and zero-shot, then write the report."""
+    from dataclasses import replace
+
+    from click.core import ParameterSource
+
     from xadapt.study.report import write_report
     from xadapt.study.sweep import run_sweep
 
     values = load_study_file(config) if config else {}
-    values.setdefault("task", task)
-    values.setdefault("lang", lang)
-    values.setdefault("samples", samples)
-    values.setdefault("model", model)
-    values.setdefault("source", None if source in (None, "none", "") else source)
+    for key, given in {"task": task, "lang": lang, "samples": samples, "model": model,
+                       "source": None if source in (None, "none", "") else source}.items():
+        if key not in values or ctx.get_parameter_source(key) is not ParameterSource.DEFAULT:
+            values[key] = given  # a flag typed on the command line beats the study file
     for key, given in {
         "sizes": _numbers(sizes, int, "--sizes"), "methods": _names(methods), "seeds": _numbers(seeds, int, "--seeds"),
         "epochs": epochs, "targets": _names(targets),
@@ -99,6 +104,8 @@ def sweep_command(
         study.lrs = {**(study.lrs or {}), **rates}
     if paper:
         study = study.paper_profile()
+    if lang_adapter_steps is not None:
+        study.language_adapter = replace(study.language_adapter, steps=lang_adapter_steps)
     StudyConfig.__post_init__(study)
     out = out or Path("runs") / f"{study.task}-{study.lang}"
 
@@ -111,15 +118,19 @@ def sweep_command(
 
         def progress(done, total, run, records):
             scores = ", ".join(f"{r['eval_lang']} {r['score']:.3f}" if r["status"] == "ok" else f"{r['eval_lang']} FAILED" for r in records)
-            bar.update(handle, completed=done, total=total,
-                       description=f"run {done}/{total}: {run.method} {run.train_lang} n={run.samples} lr={run.lr:g} seed={run.seed}")
+            bar.update(handle, completed=done, total=total)
             console.print(f"  {run.method:<9} {run.train_lang}→{','.join(run.eval_langs)} n={run.samples:<5} lr={run.lr:<7g} seed={run.seed}: {scores}")
+
+        def on_epoch(point):
+            run = point["run"]
+            bar.update(handle, description=f"{run.method} {run.train_lang} n={run.samples} seed={run.seed}: "
+                                           f"epoch {point['epoch']}/{point['epochs']:g}, dev {point['dev_score']:.3f}")
 
         def announce(facts):
             _print_plan(facts)
             bar.update(handle, total=facts["pending"], completed=0)
 
-        run_sweep(study, out, data_dir, announce=announce, progress=progress)
+        run_sweep(study, out, data_dir, announce=announce, progress=progress, on_epoch=on_epoch)
     report = write_report(out)
     console.print(f"[green]done[/] in {(time.perf_counter() - start) / 60:.1f} min; report: {report}")
     from xadapt.cli.report import print_overview

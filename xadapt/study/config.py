@@ -40,7 +40,20 @@ class StudyConfig:
 
     def __post_init__(self):
         if isinstance(self.language_adapter, dict):
-            self.language_adapter = LanguageAdapterSettings(**self.language_adapter)
+            known = {f.name for f in fields(LanguageAdapterSettings)}
+            unknown = set(self.language_adapter) - known
+            if unknown:
+                raise XadaptError(f"unknown language_adapter settings {sorted(unknown)}; known: {sorted(known)}")
+            self.language_adapter = LanguageAdapterSettings(**{k: _number(v) for k, v in self.language_adapter.items()})
+        for name, value in asdict(self.language_adapter).items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+                raise XadaptError(f"language_adapter.{name} must be a positive number, got {value!r}")
+        if self.lrs is not None:
+            if not isinstance(self.lrs, dict):
+                raise XadaptError(f"lrs maps each method to its learning rates, e.g. {{adapter: [1.0e-4, 3.0e-4]}}; got {self.lrs!r}")
+            self.lrs = {m: [_number(r) for r in (rates if isinstance(rates, (list, tuple)) else [rates])] for m, rates in self.lrs.items()}
+        if self.eval_limit is not None and self.eval_limit < 1:
+            raise XadaptError(f"eval_limit must be a positive number of examples or null (all), got {self.eval_limit}")
         if self.samples < 1:
             raise XadaptError(f"--samples must be a positive number of examples, got {self.samples}")
         if self.epochs < 1:
@@ -58,10 +71,12 @@ class StudyConfig:
                     raise XadaptError(f"learning rate {rate!r} for {method} is not a positive number")
 
     def training_sizes(self) -> list[int]:
-        """Explicit sizes, or three log-spaced sizes up to `samples` (1000 -> 100, 300, 1000)."""
+        """Explicit sizes, or three log-spaced sizes up to `samples` (1000 -> 100, 300, 1000).
+
+        The largest is `samples` itself, never a rounding of it: 1810 must not become 2000."""
         if self.sizes:
             return sorted(set(self.sizes))
-        return sorted({_one_significant_digit(self.samples / 10 ** (k / 2)) for k in (2, 1, 0)})
+        return sorted({min(self.samples, _one_significant_digit(self.samples / 10 ** (k / 2))) for k in (2, 1)} | {self.samples})
 
     def learning_rates(self) -> dict[str, list[float]]:
         """Rates per method: those given, else each method's usual rate."""
@@ -91,6 +106,16 @@ class StudyConfig:
             max_length=256,
             language_adapter=replace(self.language_adapter, steps=100_000, batch_size=64, max_length=256, lr=1e-4),
         )
+
+
+def _number(value):
+    """YAML 1.1 reads `1e-4` (no dot) as text; take such a rate as the number it spells."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
 
 
 def _one_significant_digit(value: float) -> int:

@@ -7,6 +7,7 @@ representations for the drift analysis. `execute_run` is the unit an executor sc
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,7 @@ class RunContext:
     tokenizer: object = field(init=False)
     identity: dict = field(init=False)
     language_adapters: dict[str, Path] = field(default_factory=dict)
+    on_epoch: Callable[[dict], None] = lambda point: None  # progress hook, called after each epoch's dev evaluation
     _encoded: dict = field(default_factory=dict)
     _base_layers: dict = field(default_factory=dict)
 
@@ -133,8 +135,12 @@ def execute_run(context: RunContext, run: TaskRun, study_id: str, artifacts: Pat
 
     settings = TrainSettings(lr=run.lr, epochs=run.epochs, batch_size=context.study.batch_size, seed=run.seed,
                              weight_decay=0.01 if run.method == "finetune" else 0.0)
+
+    def on_epoch(point):
+        context.on_epoch({**point, "run": run})
+
     try:
-        tracker, seconds = train(composed, train_set, context.collator, settings, dev_score, spec.metric)
+        tracker, seconds = train(composed, train_set, context.collator, settings, dev_score, spec.metric, on_epoch)
     except TrainingDiverged as err:
         return [{**identity, "eval_lang": lang, "status": "failed", "error": str(err), "score": None,
                  "last_score": None, "curve": []} for lang in run.eval_langs]
@@ -144,10 +150,12 @@ def execute_run(context: RunContext, run: TaskRun, study_id: str, artifacts: Pat
                     seconds=seconds, curve=tracker.curve, best_epoch=tracker.best_epoch)
     last = {lang: _test(context, composed, composition_for(lang), lang) for lang in run.eval_langs}
     drift = {lang: _drift(context, model, composition_for(lang), lang) for lang in run.eval_langs}
-    for name, param in composed.named_parameters():  # back to the best dev epoch's weights
-        if name in tracker.best_state:
-            param.data.copy_(tracker.best_state[name])
-    best = {lang: _test(context, composed, composition_for(lang), lang) for lang in run.eval_langs}
+    best = last
+    if tracker.best_epoch != len(tracker.curve):  # go back to the best dev epoch's weights and test again
+        for name, param in composed.named_parameters():
+            if name in tracker.best_state:
+                param.data.copy_(tracker.best_state[name])
+        best = {lang: _test(context, composed, composition_for(lang), lang) for lang in run.eval_langs}
     if artifacts is not None:
         save_artifacts(model, run, context, adapters, artifacts)
     records = []

@@ -35,6 +35,9 @@ def validate(study: StudyConfig, data_dir) -> StudyConfig:
     for method in study.methods:
         if method not in known:
             raise XadaptError(f"unknown method {method!r}; choose from {', '.join(known)}")
+    for method in study.lrs or {}:
+        if method not in known:  # a misspelt key would silently leave that method at its default rate
+            raise XadaptError(f"learning rates are given for unknown method {method!r} (--lrs / lrs:); choose from {', '.join(known)}")
     study.task = spec.name
     study.lang = normalize_lang(study.lang)
     study.source = normalize_lang(study.source) if study.source else None
@@ -91,6 +94,7 @@ def run_sweep(
     executor: Executor | None = None,
     announce: Callable[[dict], None] = lambda facts: None,
     progress: Callable[[int, int, TaskRun, list[dict]], None] = lambda done, total, run, records: None,
+    on_epoch: Callable[[dict], None] = lambda point: None,
 ) -> ResultsStore:
     """Run every unfinished run of `study`, appending records to `out/results.jsonl`."""
     study = validate(study, data_dir)
@@ -98,7 +102,7 @@ def run_sweep(
     store = ResultsStore.open(out, manifest)
     sid = study_id(manifest)
     plan = make_plan(study)
-    context = RunContext(study, data_dir)
+    context = RunContext(study, data_dir, on_epoch=on_epoch)
     _CONTEXTS[(sid, str(data_dir) if data_dir else None)] = context
     done = store.done_keys()
     pending = [run for run in plan.runs if any((run_key(context, run), lang) not in done for lang in run.eval_langs)]

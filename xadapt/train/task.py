@@ -85,8 +85,10 @@ def build_model(method: str, model_dir, head: str, num_labels: int, language_ada
 class _EpochEvaluation(TrainerCallback):
     """Evaluate on dev after each epoch; keep the best epoch's trainable weights."""
 
-    def __init__(self, composed: ComposedModel, score: Callable[[ComposedModel], Evaluation], metric: str):
-        self.composed, self.score, self.metric = composed, score, metric
+    def __init__(
+        self, composed: ComposedModel, score: Callable[[ComposedModel], Evaluation], metric: str, on_epoch: Callable[[dict], None]
+    ):
+        self.composed, self.score, self.metric, self.on_epoch = composed, score, metric, on_epoch
         self.curve: list[dict] = []
         self.best_state: dict[str, torch.Tensor] | None = None
         self.best_epoch = 0
@@ -104,12 +106,21 @@ class _EpochEvaluation(TrainerCallback):
         if self.best_state is None or point["dev_score"] > self.curve[self.best_epoch - 1]["dev_score"]:
             self.best_epoch = epoch
             self.best_state = {n: p.detach().clone() for n, p in self.composed.named_parameters() if p.requires_grad}
+        self.on_epoch({**point, "epochs": args.num_train_epochs})
 
 
 def train(
-    composed: ComposedModel, train_set, collator, settings: TrainSettings, dev_score: Callable | None = None, metric: str | None = None
+    composed: ComposedModel,
+    train_set,
+    collator,
+    settings: TrainSettings,
+    dev_score: Callable | None = None,
+    metric: str | None = None,
+    on_epoch: Callable[[dict], None] = lambda point: None,
 ) -> tuple[_EpochEvaluation | None, float]:
-    """Run the optimisation; return the per-epoch record (when `dev_score` is given) and the seconds it took."""
+    """Run the optimisation; return the per-epoch record (when `dev_score` is given) and the seconds it took.
+
+    `on_epoch` receives each epoch's dev point (for progress displays)."""
     steps_per_epoch = math.ceil(len(train_set) / settings.batch_size)
     with tempfile.TemporaryDirectory() as scratch:
         args = TrainingArguments(
@@ -133,7 +144,7 @@ def train(
             dataloader_num_workers=0,
             bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
         )
-        tracker = _EpochEvaluation(composed, dev_score, metric) if dev_score is not None else None
+        tracker = _EpochEvaluation(composed, dev_score, metric, on_epoch) if dev_score is not None else None
         trainer = Trainer(
             model=composed, args=args, train_dataset=train_set, data_collator=collator, callbacks=[tracker] if tracker else []
         )

@@ -1,0 +1,178 @@
+"""The command line end to end, on the real default model and the shared benchmark data.
+
+A quick sweep (20 Swahili NER sentences, 1 epoch, 1 seed, 3-step language adapters, 50 evaluation
+examples) goes through `xadapt sweep` exactly as a user runs it; then the resume guarantees: the
+same command again does nothing, and a sweep killed while appending its last record is finished by
+the same command without losing or duplicating a record. `xadapt train`, `eval` and `train-lang`
+run once each. Everything runs in-process through Typer's CliRunner (one import of torch and
+transformers for the whole file) with a temporary XADAPT_HOME, so language adapters are trained
+here and not taken from a user's cache; only the converted model is reused, resolved before
+XADAPT_HOME moves.
+"""
+
+import json
+import re
+import shutil
+import time
+import traceback
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from typer.testing import CliRunner
+
+from xadapt.cli import app
+from xadapt.models import resolve_model
+
+QUICK_STUDY = """\
+eval_limit: 50  # evaluation examples per split: enough for a real score, quick on two cores
+max_length: 64  # WikiANN sentences are short; this only trims the longest
+language_adapter: {steps: 3, batch_size: 4, max_length: 32, heldout_sentences: 16}
+"""
+METHODS = {"finetune", "adapter", "madx"}
+PAIRS = {("sw", "sw"), ("en", "sw")}
+REQUIRED = {
+    "method", "task", "train_lang", "eval_lang", "samples", "lr", "seed", "metric", "score", "last_score",
+    "curve", "trainable_params", "seconds", "model", "data", "drift",
+}
+LAYERS = 12  # multilingual-e5-small
+
+
+def _invoke(*args: str) -> tuple[str, float]:
+    """Run `xadapt ARGS` in-process; fail with its output and traceback unless it exits 0."""
+    start = time.perf_counter()
+    result = CliRunner().invoke(app, [str(arg) for arg in args])
+    seconds = time.perf_counter() - start
+    if result.exit_code != 0:
+        trace = "".join(traceback.format_exception(result.exception)) if result.exception else ""
+        pytest.fail(f"xadapt {' '.join(map(str, args))} exited {result.exit_code}:\n{result.output}\n{trace}")
+    return " ".join(result.output.split()), seconds  # the console wraps at 80 columns
+
+
+def _lines(path: Path) -> list[bytes]:
+    return path.read_bytes().splitlines(keepends=True)
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory, real_data):
+    """The prepared default model (a local directory) and a fresh XADAPT_HOME for everything else."""
+    model = str(resolve_model("multilingual-e5-small"))  # before XADAPT_HOME moves: no second conversion
+    home = tmp_path_factory.mktemp("xadapt_home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XADAPT_HOME", str(home))
+        yield SimpleNamespace(model=model, home=home, data=real_data, work=tmp_path_factory.mktemp("e2e"))
+
+
+def _sweep_args(env, out: Path) -> list:
+    config = env.work / "quick.yaml"
+    config.write_text(QUICK_STUDY, encoding="utf-8")
+    return ["sweep", "--lang", "sw", "--sizes", "20", "--epochs", "1", "--seeds", "0", "--config", config,
+            "--model", env.model, "--data-dir", env.data, "--out", out]
+
+
+@pytest.fixture(scope="module")
+def sweep(env):
+    """The quick sweep, run once for the tests below; they work on copies of its output."""
+    out = env.work / "sweep"
+    output, seconds = _invoke(*_sweep_args(env, out))
+    return SimpleNamespace(out=out, output=output, seconds=seconds)
+
+
+def _copy(sweep, name: str) -> Path:
+    return Path(shutil.copytree(sweep.out, sweep.out.parent / name))
+
+
+def test_sweep_records_every_run_and_language_pair(sweep, env):
+    assert "6 runs (6 to do)" in sweep.output
+    assert "language adapters sw, en (sw, en to train)" in sweep.output
+    records = [json.loads(line) for line in _lines(sweep.out / "results.jsonl")]
+    assert len(records) == 6  # one per (run, eval_lang): 3 methods x (sw→sw, en→sw), one seed, one size
+    assert {(r["method"], r["train_lang"], r["eval_lang"]) for r in records} == {(m, t, e) for m in METHODS for t, e in PAIRS}
+    assert len({(r["run_id"], r["eval_lang"]) for r in records}) == 6
+    for r in records:
+        assert REQUIRED <= set(r), f"missing {REQUIRED - set(r)}"
+        assert r["status"] == "ok" and r["error"] is None
+        assert (r["task"], r["samples"], r["seed"], r["epochs"], r["metric"]) == ("wikiann", 20, 0, 1, "seqeval_f1")
+        assert 0 <= r["score"] <= 1 and 0 <= r["last_score"] <= 1
+        assert r["eval_split"] == "test"  # WikiANN sw has a labelled test split
+        assert [point["epoch"] for point in r["curve"]] == [1]
+        for point in r["curve"]:
+            assert point["dev_loss"] > 0 and 0 <= point["dev_score"] <= 1
+        assert r["seconds"] > 0
+        assert r["model"]["name"] == "multilingual-e5-small" and r["model"]["fingerprint"]
+        assert r["data"]["task"] == "wikiann" and r["data"]["train_fingerprint"]
+        assert r["drift"]["measure"] == "rsa"
+        assert len(r["drift"]["similarity"]) == len(r["drift"]["layers"]) == LAYERS + 1
+        assert all(-1 <= s <= 1.0001 for s in r["drift"]["similarity"])
+    params = {(r["method"], r["train_lang"]): r["trainable_params"] for r in records}
+    for train_lang in ("sw", "en"):
+        assert params[("adapter", train_lang)] < params[("finetune", train_lang)] / 10
+        assert params[("madx", train_lang)] < params[("finetune", train_lang)] / 10
+    # the sweep's language adapters went to this test's XADAPT_HOME, not to a user's cache
+    trained = sorted(p.parent.name.split("-")[0] for p in env.home.glob("language_adapters/*/*/language_adapter.json"))
+    assert trained == ["en", "sw"]
+
+
+def test_sweep_writes_the_report_and_plots(sweep):
+    assert (sweep.out / "study.json").is_file()
+    report = (sweep.out / "report.md").read_text(encoding="utf-8")
+    for method in METHODS:
+        assert method in report
+    plots = sweep.out / "plots"
+    png, svg = {p.stem for p in plots.glob("*.png")}, {p.stem for p in plots.glob("*.svg")}
+    assert png and png == svg
+    assert all(p.stat().st_size > 1000 for p in plots.iterdir())
+    assert "report:" in sweep.output
+
+
+def test_the_same_command_again_skips_everything(sweep, env):
+    out = _copy(sweep, "rerun")
+    before = (out / "results.jsonl").read_bytes()
+    output, seconds = _invoke(*_sweep_args(env, out))
+    assert "6 runs (0 to do)" in output and "all cached to train" in output
+    assert (out / "results.jsonl").read_bytes() == before  # no new lines
+    assert seconds < sweep.seconds / 2, f"a no-op rerun took {seconds:.0f} s, the sweep {sweep.seconds:.0f} s"
+
+
+def test_a_sweep_killed_while_appending_is_finished_by_the_same_command(sweep, env, caplog):
+    """The kill left the last record half-written: the rerun redoes that run only, and the torn half goes."""
+    out = _copy(sweep, "killed")
+    lines = _lines(out / "results.jsonl")
+    torn = lines[-1][: len(lines[-1]) // 2]
+    (out / "results.jsonl").write_bytes(b"".join(lines[:-1]) + torn)
+    lost = json.loads(lines[-1])
+
+    output, _ = _invoke(*_sweep_args(env, out))
+    assert "6 runs (1 to do)" in output
+    after = _lines(out / "results.jsonl")
+    assert after[:-1] == lines[:-1]  # finished records untouched
+    assert after[-1].endswith(b"\n") and torn not in after[-1]
+    records = [json.loads(line) for line in after]  # every line is a whole record again
+    assert len(records) == 6
+    redone = records[-1]
+    assert (redone["run_id"], redone["eval_lang"], redone["status"]) == (lost["run_id"], lost["eval_lang"], "ok")
+    assert "incomplete" in caplog.text  # the torn record was reported, not silently dropped
+
+
+def test_train_then_eval_a_saved_adapter(env):
+    run_dir = env.work / "trained"
+    output, _ = _invoke("train", "--method", "adapter", "--samples", "20", "--epochs", "1", "--model", env.model,
+                        "--data-dir", env.data, "--out", run_dir)
+    assert "seqeval_f1" in output and "saved:" in output
+    assert (run_dir / "run.json").is_file() and (run_dir / "adapter").is_dir() and (run_dir / "head").is_dir()
+    assert json.loads((run_dir / "metrics.json").read_text())[0]["status"] == "ok"
+
+    output, _ = _invoke("eval", run_dir, "--lang", "sw", "--limit", "30", "--data-dir", env.data)
+    assert "(30 examples)" in output
+    score = re.search(r"seqeval_f1: ([0-9.]+)", output)
+    assert score and 0 <= float(score.group(1)) <= 1
+
+
+def test_train_lang_prints_perplexity_before_and_after(env):
+    output, _ = _invoke("train-lang", "--lang", "sw", "--steps", "2", "--model", env.model, "--data-dir", env.data)
+    found = re.search(r"held-out perplexity ([0-9.,]+) → ([0-9.,]+)", output)
+    assert found, output
+    before, after = (float(value.replace(",", "")) for value in found.groups())
+    assert before > 1 and after > 1
+    done = list(env.home.glob("language_adapters/*/sw-*/language_adapter.json"))
+    assert any(json.loads(p.read_text())["settings"]["steps"] == 2 for p in done)
