@@ -208,7 +208,7 @@ def missing_split_error(spec: TaskSpec, lang: str, split: str, data_dir: Path | 
     hint = ""
     ref = spec.hub_ref(lang, split)
     if ref is not None:
-        hint = f" Allow hub downloads (allow_hub=True) to fetch it from {ref.id}, config {ref.config}."
+        hint = f" It is on the Hugging Face hub as {ref.id} (config {ref.config}); the Python API fetches it with allow_hub=True."
     return XadaptError(f"cannot load {name} {split}: {where}.{hint}")
 
 

@@ -1,9 +1,9 @@
 """What a study is: the grid of runs a sweep executes, and the settings every run shares.
 
 `StudyConfig` mirrors the flags of `xadapt sweep` and the YAML files in `configs/studies/`;
-a test loads every shipped YAML into it. Defaults are the CPU profile, sized so the headline
-`xadapt sweep --lang sw --samples 1000` fits in about an hour on two cores; `--profile paper`
-switches to the full protocol of Ruidan He et al. (2021) for GPU machines.
+a test loads every shipped YAML into it. Defaults are the CPU profile (short training, capped
+evaluation sets, short language-adapter training); the sweep prints its own time estimate before
+it starts. `--paper` switches to the full protocol of Ruidan He et al. (2021) for GPU machines.
 """
 
 import math
