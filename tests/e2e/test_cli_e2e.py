@@ -25,7 +25,9 @@ from xadapt.cli import app
 from xadapt.models import resolve_model
 
 QUICK_STUDY = """\
-eval_limit: 50  # evaluation examples per split: enough for a real score, quick on two cores
+eval_limit: 50  # test examples: enough for a real score, quick on two cores
+dev_limit: 50  # dev examples per epoch
+min_steps: 0  # exactly --epochs, however small the training set
 max_length: 64  # WikiANN sentences are short; this only trims the longest
 language_adapter: {steps: 3, batch_size: 4, max_length: 32, heldout_sentences: 16}
 """

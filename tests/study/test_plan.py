@@ -13,8 +13,14 @@ def test_default_plan_is_sizes_x_pairs_x_seeds_x_methods():
     assert Counter(run.method for run in plan.runs) == {"finetune": 18, "adapter": 18, "madx": 18}
     assert Counter(run.samples for run in plan.runs) == {100: 18, 300: 18, 1000: 18}
     assert Counter((run.train_lang, run.eval_langs) for run in plan.runs) == {("sw", ("sw",)): 27, ("en", ("sw",)): 27}
-    assert {run.epochs for run in plan.runs} == {3}
+    # 2 epochs, but 100 examples (7 steps an epoch) train 5 epochs to reach the 30-step minimum
+    assert {(run.samples, run.epochs) for run in plan.runs} == {(100, 5), (300, 2), (1000, 2)}
     assert len(set(plan.runs)) == 54  # no run twice
+
+
+def test_min_steps_zero_trains_every_size_for_the_same_epochs():
+    plan = make_plan(StudyConfig(min_steps=0, epochs=4))
+    assert {run.epochs for run in plan.runs} == {4}
 
 
 def test_smallest_size_first_so_early_results_cover_every_method():
@@ -56,8 +62,8 @@ def test_every_learning_rate_of_a_method_is_a_run():
 
 
 def test_runs_carry_the_study_task_and_epochs():
-    plan = make_plan(StudyConfig(task="sib200", epochs=7, seeds=[4], sizes=[50], methods=["adapter"], source=None))
-    assert plan.runs == (TaskRun("adapter", "sib200", "sw", ("sw",), 50, 5e-4, 4, 7),)
+    plan = make_plan(StudyConfig(task="sib200", epochs=7, seeds=[4], sizes=[50], methods=["adapter"], source=None, min_steps=0))
+    assert plan.runs == (TaskRun("adapter", "sib200", "sw", ("sw",), 50, 1e-3, 4, 7),)
 
 
 def test_only_madx_runs_need_language_adapters_source_first():

@@ -25,9 +25,9 @@ def test_defaults_are_the_headline_cpu_study():
 
 def test_each_method_gets_its_usual_learning_rate():
     rates = StudyConfig().learning_rates()
-    assert rates == {"finetune": [5e-5], "adapter": [5e-4], "madx": [5e-4]}
+    assert rates == {"finetune": [5e-5], "adapter": [1e-3], "madx": [1e-3]}
     assert rates["finetune"][0] < rates["adapter"][0]  # fine-tuning wants the smaller rate
-    assert StudyConfig(methods=["lora"]).learning_rates() == {"lora": [5e-4]}  # any adapter method: the adapter rate
+    assert StudyConfig(methods=["lora"]).learning_rates() == {"lora": [1e-3]}  # any adapter method: the adapter rate
 
 
 def test_given_rates_replace_only_the_methods_they_name():

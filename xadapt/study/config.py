@@ -14,8 +14,8 @@ from xadapt.train.language import LanguageAdapterSettings
 
 TASK_METHODS = ("finetune", "adapter", "madx")
 # usual learning rates: fine-tuning 2e-5..5e-5, adapters 1e-4..1e-3 (He et al. 2021, Pfeiffer et al. 2020)
-DEFAULT_LRS = {"finetune": 5e-5, "adapter": 5e-4, "madx": 5e-4}
-ADAPTER_LR = 5e-4
+DEFAULT_LRS = {"finetune": 5e-5, "adapter": 1e-3, "madx": 1e-3}
+ADAPTER_LR = 1e-3  # the top of the usual range: CPU-profile runs are short
 
 
 @dataclass
@@ -29,13 +29,15 @@ class StudyConfig:
     methods: list[str] = field(default_factory=lambda: list(TASK_METHODS))
     lrs: dict[str, list[float]] | None = None  # per-method learning rates; default DEFAULT_LRS
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
-    epochs: int = 3  # CPU profile; the paper profile trains 20
+    epochs: int = 2  # CPU profile; the paper profile trains 20
+    min_steps: int = 30  # small training sets get more epochs, so every run takes at least this many steps
     source: str | None = "en"  # zero-shot source language; None for in-language runs only
     targets: list[str] | None = None  # zero-shot target languages; default [lang]
     model: str = "multilingual-e5-small"
     max_length: int = 128  # tokens per training example
     batch_size: int = 16
-    eval_limit: int | None = 500  # cap on dev/test examples per evaluation (None = all)
+    eval_limit: int | None = 300  # cap on test examples per evaluation, a fixed sample (None = all)
+    dev_limit: int | None = 100  # cap on dev examples for the per-epoch curve and model selection (None = all)
     language_adapter: LanguageAdapterSettings = field(default_factory=LanguageAdapterSettings)
 
     def __post_init__(self):
@@ -52,12 +54,16 @@ class StudyConfig:
             if not isinstance(self.lrs, dict):
                 raise XadaptError(f"lrs maps each method to its learning rates, e.g. {{adapter: [1.0e-4, 3.0e-4]}}; got {self.lrs!r}")
             self.lrs = {m: [_number(r) for r in (rates if isinstance(rates, (list, tuple)) else [rates])] for m, rates in self.lrs.items()}
-        if self.eval_limit is not None and self.eval_limit < 1:
-            raise XadaptError(f"eval_limit must be a positive number of examples or null (all), got {self.eval_limit}")
+        for name in ("eval_limit", "dev_limit"):
+            limit = getattr(self, name)
+            if limit is not None and limit < 1:
+                raise XadaptError(f"{name} must be a positive number of examples or null (all), got {limit}")
         if self.samples < 1:
             raise XadaptError(f"--samples must be a positive number of examples, got {self.samples}")
         if self.epochs < 1:
             raise XadaptError(f"--epochs must be at least 1, got {self.epochs}")
+        if self.min_steps < 0:
+            raise XadaptError(f"min_steps must be 0 or more, got {self.min_steps}")
         if not self.methods:
             raise XadaptError("--methods is empty; name at least one, e.g. finetune,adapter,madx")
         if not self.seeds:
@@ -83,6 +89,11 @@ class StudyConfig:
         given = self.lrs or {}
         return {m: list(given.get(m) or [DEFAULT_LRS.get(m, ADAPTER_LR)]) for m in self.methods}
 
+    def epochs_for(self, size: int) -> int:
+        """`epochs`, raised for small training sets until a run takes at least `min_steps` optimiser steps."""
+        steps_per_epoch = math.ceil(size / self.batch_size)
+        return max(self.epochs, math.ceil(self.min_steps / steps_per_epoch))
+
     def target_languages(self) -> list[str]:
         return list(self.targets or [self.lang])
 
@@ -102,7 +113,9 @@ class StudyConfig:
         return replace(
             self,
             epochs=20,
+            min_steps=0,
             eval_limit=None,
+            dev_limit=None,
             max_length=256,
             language_adapter=replace(self.language_adapter, steps=100_000, batch_size=64, max_length=256, lr=1e-4),
         )

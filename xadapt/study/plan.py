@@ -43,7 +43,7 @@ def make_plan(study: StudyConfig) -> Plan:
     if study.source and study.source != study.lang:
         pairs.append((study.source, tuple(study.target_languages())))
     runs = [
-        TaskRun(method, study.task, train_lang, eval_langs, size, lr, seed, study.epochs)
+        TaskRun(method, study.task, train_lang, eval_langs, size, lr, seed, study.epochs_for(size))
         for size in study.training_sizes()
         for train_lang, eval_langs in pairs
         for seed in study.seeds

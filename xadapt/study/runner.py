@@ -72,7 +72,7 @@ class RunContext:
         """Model selection data: the training language's dev split, else the first target's."""
         for lang in (train_lang, *eval_langs):
             try:
-                return self.encoded(lang, "dev", self.study.eval_limit)
+                return self.encoded(lang, "dev", self.study.dev_limit)
             except XadaptError:
                 continue
         raise XadaptError(f"{self.spec.title} has no dev split for {train_lang} or {', '.join(eval_langs)}")
@@ -105,7 +105,7 @@ def run_key(context: RunContext, run: TaskRun) -> str:
     """Everything that determines a run's training, hashed (evaluation languages excluded)."""
     study = context.study
     facts = {**asdict(run), "model": context.identity["fingerprint"], "max_length": study.max_length,
-             "batch_size": study.batch_size, "eval_limit": study.eval_limit}
+             "batch_size": study.batch_size, "eval_limit": study.eval_limit, "dev_limit": study.dev_limit}
     if run.method == "madx":
         facts["language_adapter"] = asdict(study.language_adapter)
     return run_id(facts)
