@@ -9,13 +9,12 @@ finished; a manifest written last records where it came from.
 
 import hashlib
 import json
-import shutil
-import tempfile
 from pathlib import Path
 
 import torch
 from transformers import BertConfig, BertModel
 
+from xadapt.atomic import atomic_directory
 from xadapt.models.catalog import MANIFEST, PACKAGED_MODELS, PackagedModel
 from xadapt.models.e5_file import E5File, read_e5_file
 from xadapt.models.tokenizer import build_tokenizer
@@ -107,17 +106,6 @@ def prepare(name: str) -> Path:
     final = spec.directory()
     if spec.is_prepared():
         return final
-    if final.exists():  # left by something other than a finished conversion; never trusted
-        shutil.rmtree(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=final.parent))
-    try:
+    with atomic_directory(final) as staging:  # a directory without manifest is never trusted: replaced
         convert(spec, staging)
-        try:
-            staging.rename(final)
-        except OSError:
-            if not spec.is_prepared():  # another process did not win the race either
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return final

@@ -13,8 +13,6 @@ an interrupted training never leaves a folder that looks finished.
 import hashlib
 import json
 import math
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -22,6 +20,7 @@ import torch
 from transformers import DataCollatorForLanguageModeling
 
 from xadapt.adapters import AdapterModel
+from xadapt.atomic import atomic_directory
 from xadapt.data import load_corpus
 from xadapt.models import model_identity
 from xadapt.settings import xadapt_home
@@ -97,9 +96,7 @@ def train_language_adapter(model_dir: Path, tokenizer, lang: str, settings: Lang
     )
     after = perplexity(composed, heldout)
 
-    final.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
-    try:
+    with atomic_directory(final) as staging:
         model.save_adapter(staging / "adapter", lang)
         model.save_head(staging / "head", MLM_HEAD)
         facts = {
@@ -114,11 +111,6 @@ def train_language_adapter(model_dir: Path, tokenizer, lang: str, settings: Lang
             "corpus": [str(p) for p in corpus.sources],
         }
         (staging / DONE).write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")
-        if final.exists():
-            shutil.rmtree(final)
-        staging.rename(final)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return final
 
 
