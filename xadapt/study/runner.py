@@ -39,6 +39,7 @@ class RunContext:
     identity: dict = field(init=False)
     language_adapters: dict[str, Path] = field(default_factory=dict)
     on_epoch: Callable[[dict], None] = lambda point: None  # progress hook, called after each epoch's dev evaluation
+    _loaded: dict = field(default_factory=dict)
     _encoded: dict = field(default_factory=dict)
     _base_layers: dict = field(default_factory=dict)
 
@@ -49,11 +50,17 @@ class RunContext:
         self.spec = get_task(self.study.task)
         self.collator = collator_for(self.spec.head, self.tokenizer)
 
+    def split(self, lang: str, split: str) -> Dataset:
+        """A split read from disk once per sweep."""
+        if (lang, split) not in self._loaded:
+            self._loaded[lang, split] = load_split(self.spec.name, lang, split, self.data_dir)
+        return self._loaded[lang, split]
+
     def encoded(self, lang: str, split: str, limit: int | None = None) -> Dataset:
         """A split tokenised once per sweep; evaluation splits capped at `limit` (a fixed random sample)."""
         key = (lang, split, limit)
         if key not in self._encoded:
-            data = load_split(self.spec.name, lang, split, self.data_dir)
+            data = self.split(lang, split)
             if limit is not None and len(data) > limit:
                 data = data.shuffle(seed=0).select(range(limit))
             self._encoded[key] = encode(data, self.spec.head, self.tokenizer, self.study.max_length)
@@ -61,7 +68,7 @@ class RunContext:
 
     def training_subset(self, lang: str, samples: int, seed: int) -> tuple[Dataset, str]:
         """The `samples`-example nested subset for `seed`, encoded, and a fingerprint of its content."""
-        data = load_split(self.spec.name, lang, "train", self.data_dir)
+        data = self.split(lang, "train")
         sizes = sorted({*self.study.training_sizes(), samples})
         stratify = "label" if self.spec.head != "token_classification" else None
         subset = nested_subsets(data, sizes, seed=seed, stratify_column=stratify)[samples]
@@ -90,7 +97,8 @@ class RunContext:
             return load_corpus(lang, self.data_dir, heldout_lines=DRIFT_SENTENCES).heldout[:DRIFT_SENTENCES]
         except XadaptError:
             split, _ = resolve_eval_split(self.spec.name, lang, self.data_dir)
-            data = load_split(self.spec.name, lang, split, self.data_dir).select(range(DRIFT_SENTENCES))
+            data = self.split(lang, split)
+            data = data.select(range(min(DRIFT_SENTENCES, len(data))))
             column = {"token_classification": "tokens", "multiple_choice": "premise"}.get(self.spec.head, "text")
             return [" ".join(v) if isinstance(v, list) else v for v in data[column]]
 
