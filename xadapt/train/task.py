@@ -19,7 +19,7 @@ from transformers import Trainer, TrainerCallback, TrainingArguments, set_seed
 
 from xadapt.adapters import AdapterModel, Stack
 from xadapt.errors import XadaptError
-from xadapt.train.evaluate import Evaluation, evaluate
+from xadapt.train.evaluate import Evaluation
 
 TASK = "task"  # name of the task adapter and head inside a run's AdapterModel
 
