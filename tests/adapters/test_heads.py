@@ -131,3 +131,36 @@ def test_invertible_block_inverts_exactly():
     x = torch.randn(2, 5, 32)
     torch.testing.assert_close(block(block(x), rev=True), x, rtol=0, atol=1e-6)
     assert (block(x) - x).abs().max() > 1e-2
+
+
+def test_masked_lm_head_can_score_a_restricted_vocabulary(tmp_path):
+    model = tiny_model()
+    model.add_head("mlm", "masked_lm")
+    randomize(model.heads["mlm"])
+    inputs = make_inputs()
+    labels = _labels(inputs, positions=(2,))
+    head = model.heads["mlm"]
+    with torch.no_grad():
+        full = model(**inputs, head="mlm", labels=labels).logits
+        ids = torch.cat([inputs["input_ids"][:, 2], torch.tensor([0, 7, 7])])
+        head.restrict_vocabulary(ids)
+        restricted = model(**inputs, head="mlm", labels=labels)
+    kept = ids.unique()
+    assert torch.equal(head.output_ids, kept)
+    torch.testing.assert_close(restricted.logits, full[:, kept], rtol=0, atol=1e-6)
+    targets = (kept.unsqueeze(0) == inputs["input_ids"][:, 2:3]).int().argmax(-1)
+    torch.testing.assert_close(restricted.loss, torch.nn.functional.cross_entropy(full[:, kept], targets))
+
+    model.save_head(tmp_path / "mlm", "mlm")  # the restriction is a training-time setting, never saved
+    fresh = tiny_model()
+    fresh.load_head(tmp_path / "mlm")
+    assert fresh.heads["mlm"].output_ids is None
+
+    head.restrict_vocabulary(torch.tensor([0, 1]))
+    with pytest.raises(XadaptError, match="outside the restricted output vocabulary"):
+        model(**inputs, head="mlm", labels=labels)
+    with pytest.raises(XadaptError, match="token ids between"):
+        head.restrict_vocabulary(torch.tensor([TINY["vocab_size"]]))
+    head.restrict_vocabulary(None)
+    with torch.no_grad():
+        assert torch.equal(model(**inputs, head="mlm", labels=labels).logits, full)

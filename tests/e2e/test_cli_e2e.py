@@ -29,7 +29,7 @@ eval_limit: 50  # test examples: enough for a real score, quick on two cores
 dev_limit: 50  # dev examples per epoch
 min_steps: 0  # exactly --epochs, however small the training set
 max_length: 64  # WikiANN sentences are short; this only trims the longest
-language_adapter: {steps: 3, batch_size: 4, max_length: 32, heldout_sentences: 16}
+language_adapter: {steps: 3, head_steps: 3, batch_size: 4, max_length: 32, heldout_sentences: 16}
 """
 METHODS = {"finetune", "adapter", "madx"}
 PAIRS = {("sw", "sw"), ("en", "sw")}
@@ -153,7 +153,34 @@ def test_a_sweep_killed_while_appending_is_finished_by_the_same_command(sweep, e
     assert len(records) == 6
     redone = records[-1]
     assert (redone["run_id"], redone["eval_lang"], redone["status"]) == (lost["run_id"], lost["eval_lang"], "ok")
+    # seeds make the redone run reproduce the lost one exactly on the same machine
+    assert (redone["score"], redone["last_score"], redone["curve"]) == (lost["score"], lost["last_score"], lost["curve"])
+    assert redone["drift"] == lost["drift"]
     assert "incomplete" in caplog.text  # the torn record was reported, not silently dropped
+
+
+def test_sweep_saves_each_runs_parts_and_eval_reproduces_its_score(sweep, env):
+    """One seed, one size: every run keeps its parts; evaluating a saved zero-shot MAD-X run gives the record's score."""
+    saved = {json.loads(p.read_text())["method"] + "-" + json.loads(p.read_text())["train_lang"]: p.parent
+             for p in (sweep.out / "artifacts").glob("*/run.json")}
+    assert set(saved) == {f"{m}-{lang}" for m in METHODS for lang in ("sw", "en")}
+    assert all((d / "head").is_dir() for d in saved.values())
+    assert (saved["finetune-sw"] / "model").is_dir() and (saved["adapter-sw"] / "adapter").is_dir()
+    record = next(json.loads(line) for line in _lines(sweep.out / "results.jsonl")
+                  if json.loads(line)["method"] == "madx" and json.loads(line)["train_lang"] == "en")
+    assert saved["madx-en"].name == record["run_id"]
+    output, _ = _invoke("eval", saved["madx-en"], "--lang", "sw", "--limit", "50", "--data-dir", env.data)
+    score = re.search(r"seqeval_f1: ([0-9.]+)", output)
+    assert score and float(score.group(1)) == pytest.approx(record["score"], abs=1e-4)
+
+
+def test_train_refuses_an_out_directory_that_is_not_a_run(env):
+    out = env.work / "notes"
+    out.mkdir()
+    (out / "thesis.tex").write_text("keep me", encoding="utf-8")
+    result = CliRunner().invoke(app, ["train", "--samples", "20", "--model", env.model, "--data-dir", str(env.data), "--out", str(out)])
+    assert result.exit_code == 1 and "not a run directory" in " ".join(result.output.split())
+    assert (out / "thesis.tex").read_text(encoding="utf-8") == "keep me"
 
 
 def test_train_then_eval_a_saved_adapter(env):
@@ -171,10 +198,11 @@ def test_train_then_eval_a_saved_adapter(env):
 
 
 def test_train_lang_prints_perplexity_before_and_after(env):
-    output, _ = _invoke("train-lang", "--lang", "sw", "--steps", "2", "--model", env.model, "--data-dir", env.data)
+    output, _ = _invoke("train-lang", "--lang", "sw", "--steps", "2", "--head-steps", "2", "--model", env.model, "--data-dir", env.data)
     found = re.search(r"held-out perplexity ([0-9.,]+) → ([0-9.,]+)", output)
     assert found, output
     before, after = (float(value.replace(",", "")) for value in found.groups())
     assert before > 1 and after > 1
     done = list(env.home.glob("language_adapters/*/sw-*/language_adapter.json"))
-    assert any(json.loads(p.read_text())["settings"]["steps"] == 2 for p in done)
+    facts = next(json.loads(p.read_text()) for p in done if json.loads(p.read_text())["settings"]["steps"] == 2)
+    assert facts["settings"]["head_steps"] == 2 and Path(facts["mlm_head"]).is_dir()

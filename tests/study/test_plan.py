@@ -13,8 +13,9 @@ def test_default_plan_is_sizes_x_pairs_x_seeds_x_methods():
     assert Counter(run.method for run in plan.runs) == {"finetune": 18, "adapter": 18, "madx": 18}
     assert Counter(run.samples for run in plan.runs) == {100: 18, 300: 18, 1000: 18}
     assert Counter((run.train_lang, run.eval_langs) for run in plan.runs) == {("sw", ("sw",)): 27, ("en", ("sw",)): 27}
-    # 2 epochs, but 100 examples (7 steps an epoch) train 5 epochs to reach the 30-step minimum
-    assert {(run.samples, run.epochs) for run in plan.runs} == {(100, 5), (300, 2), (1000, 2)}
+    # 1 epoch, but 100 examples (13 steps an epoch at batch 8) train 6 epochs and 300 (38 steps) 2,
+    # to reach the 75-step minimum that small sets need to learn anything
+    assert {(run.samples, run.epochs) for run in plan.runs} == {(100, 6), (300, 2), (1000, 1)}
     assert len(set(plan.runs)) == 54  # no run twice
 
 

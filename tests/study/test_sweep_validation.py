@@ -15,7 +15,7 @@ from xadapt.errors import XadaptError
 from xadapt.study.config import StudyConfig
 from xadapt.study.plan import make_plan
 from xadapt.study.results import MANIFEST_FILE, RESULTS_FILE, ResultsStore, study_id
-from xadapt.study.sweep import RunJob, estimate_seconds, run_sweep, validate
+from xadapt.study.sweep import RunJob, estimate_seconds, keeps_artifacts, run_sweep, validate
 
 OTHER_STUDY = {"task": "sib200", "lang": "yo", "methods": ["adapter"], "seeds": [7]}
 
@@ -207,10 +207,19 @@ def test_jobs_are_plain_picklable_data():
     assert StudyConfig.from_dict(again.study) == study
 
 
+def test_a_sweep_keeps_the_parts_of_the_first_seed_and_fine_tuned_encoders_only_at_the_largest_size():
+    study = StudyConfig(sizes=[100, 300], seeds=[2, 0])
+    kept = {(r.method, r.samples, r.seed) for r in make_plan(study).runs if keeps_artifacts(study, r)}
+    assert kept == {("adapter", 100, 2), ("adapter", 300, 2), ("madx", 100, 2), ("madx", 300, 2), ("finetune", 300, 2)}
+
+
 def test_estimate_counts_pending_work_only():
     study = StudyConfig()
     plan = make_plan(study)
     everything = estimate_seconds(study, list(plan.runs), list(plan.language_adapters))
     assert estimate_seconds(study, [], []) == 0
     assert 0 < estimate_seconds(study, list(plan.runs[:5]), []) < estimate_seconds(study, list(plan.runs), []) < everything
+    # the shared MLM head is fitted only on the way to a language adapter that still has to be trained
+    assert estimate_seconds(study, list(plan.runs), list(plan.language_adapters), fit_head=True) > everything
+    assert estimate_seconds(study, list(plan.runs), [], fit_head=True) == estimate_seconds(study, list(plan.runs), [])
     assert 20 * 60 < everything < 4 * 3600  # the headline study: about an hour on two cores, not minutes or days

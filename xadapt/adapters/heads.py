@@ -127,7 +127,8 @@ class MaskedLMHead(Head):
     """dense + activation + LayerNorm, then the tied decoder (word embeddings) + bias.
 
     With `labels`, logits are computed only at positions whose label is not -100 and come back
-    flattened as (masked positions, vocab); without labels, for every position.
+    flattened as (masked positions, vocab); without labels, for every position. After
+    `restrict_vocabulary(ids)` the decoder scores only those token ids (see there).
     """
 
     kind = "masked_lm"
@@ -138,6 +139,27 @@ class MaskedLMHead(Head):
         self.act = activation(activation_name)
         self.layer_norm = nn.LayerNorm(facts.hidden_size, eps=layer_norm_eps)
         self.bias = nn.Parameter(torch.zeros(facts.vocab_size))
+        # training-time restriction of the output vocabulary; not part of the saved head
+        self.register_buffer("output_ids", None, persistent=False)
+        self.register_buffer("output_index", None, persistent=False)
+
+    def restrict_vocabulary(self, token_ids: torch.Tensor | None) -> None:
+        """Score only `token_ids` (e.g. every token of a language's training text), or the whole vocabulary again (None).
+
+        The decoder then multiplies by those rows of the embedding matrix alone, and the softmax
+        normalises over them: cheaper by the ratio of the vocabularies, at the price of a loss that
+        ignores every other token. Labels must lie inside it. Logits come back with one column per
+        id of `output_ids` (the distinct ids, sorted).
+        """
+        if token_ids is None:
+            self.output_ids = self.output_index = None
+            return
+        ids = torch.as_tensor(token_ids, dtype=torch.long, device=self.bias.device).unique()
+        if ids.numel() == 0 or ids[0] < 0 or ids[-1] >= self.bias.numel():
+            raise XadaptError(f"an output vocabulary needs token ids between 0 and {self.bias.numel() - 1}")
+        index = torch.full_like(self.bias, -1, dtype=torch.long)
+        index[ids] = torch.arange(ids.numel(), device=ids.device)
+        self.output_ids, self.output_index = ids, index
 
     def forward(self, inputs: HeadInput) -> MaskedLMOutput:
         hidden, labels = inputs.hidden, inputs.labels
@@ -147,7 +169,14 @@ class MaskedLMHead(Head):
         hidden = self.layer_norm(self.act(self.dense(hidden)))
         if inputs.inverse is not None:
             hidden = inputs.inverse(hidden, rev=True)
-        logits = F.linear(hidden, inputs.embedding_weight, self.bias)
+        weight, bias = inputs.embedding_weight, self.bias
+        if self.output_ids is not None:
+            weight, bias = weight[self.output_ids], bias[self.output_ids]
+            if labels is not None:
+                labels = self.output_index[labels]
+                if bool((labels < 0).any()):
+                    raise XadaptError("a masked token lies outside the restricted output vocabulary; build it from the training text")
+        logits = F.linear(hidden, weight, bias)
         loss = F.cross_entropy(logits, labels) if labels is not None else None
         return MaskedLMOutput(loss=loss, logits=logits)
 

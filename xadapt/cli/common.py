@@ -1,13 +1,21 @@
 """Pieces every CLI command shares: the console and the user-error guard."""
 
 import functools
+import os
 from collections.abc import Callable
 from typing import TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from xadapt.errors import XadaptError
+
+# The CLI draws its own progress; the libraries' per-model and per-map progress bars would only
+# interleave with it. Set before any command imports transformers or datasets; a user's own
+# setting wins.
+for _variable in ("HF_HUB_DISABLE_PROGRESS_BARS", "HF_DATASETS_DISABLE_PROGRESS_BARS"):
+    os.environ.setdefault(_variable, "1")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -23,7 +31,7 @@ def user_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except XadaptError as err:
-            err_console.print(f"[bold red]error:[/] {err}", highlight=False)
+            err_console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False)  # a message, not markup: '.[demo]' stays
             raise typer.Exit(code=1) from None
 
     return wrapper  # type: ignore[return-value]

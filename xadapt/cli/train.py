@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from xadapt.cli.common import console, user_errors
+from xadapt.errors import XadaptError
 from xadapt.models import DEFAULT_MODEL
 
 ModelOption = Annotated[str, typer.Option(help="Packaged model, local directory or hub id.")]
@@ -33,6 +34,7 @@ def train_command(
     from xadapt.study.plan import TaskRun
     from xadapt.study.runner import RunContext, execute_run
     from xadapt.study.sweep import validate
+    from xadapt.train.saved import RUN_FILE
 
     targets = [t for t in (eval_langs or lang).split(",") if t]
     rate = lr if lr is not None else DEFAULT_LRS.get(method, ADAPTER_LR)
@@ -42,6 +44,8 @@ def train_command(
         data_dir,
     )
     out = out or Path("runs") / "train" / f"{study.task}-{study.lang}-{method}"
+    if out.is_file() or (out.is_dir() and any(out.iterdir()) and not (out / RUN_FILE).is_file()):
+        raise XadaptError(f"--out {out} exists and is not a run directory; its contents would be replaced. Choose a new --out")
     run = TaskRun(method, study.task, study.lang, tuple(study.targets), samples, rate, seed, epochs)
     with console.status(f"training {method} on {study.task} {study.lang} ({samples} examples) ..."):
         records = execute_run(RunContext(study, data_dir), run, study_id="single", artifacts=out)
@@ -61,7 +65,8 @@ def train_command(
 @user_errors
 def train_lang_command(
     lang: Annotated[str, typer.Option(help="Language of the raw text.")] = "sw",
-    steps: Annotated[int | None, typer.Option(help="Optimiser steps (default: the CPU profile's).")] = None,
+    steps: Annotated[int | None, typer.Option(min=1, help="Optimiser steps (default: the CPU profile's).")] = None,
+    head_steps: Annotated[int | None, typer.Option(min=1, help="Steps fitting the shared MLM head, once per model, for models without one (default: the CPU profile's).")] = None,
     model: ModelOption = DEFAULT_MODEL,
     data_dir: DataOption = None,
 ) -> None:
@@ -75,8 +80,8 @@ def train_lang_command(
     from xadapt.train.language import DONE, LanguageAdapterSettings, train_language_adapter
 
     settings = LanguageAdapterSettings()
-    if steps is not None:
-        settings = replace(settings, steps=steps)
+    given = {"steps": steps, "head_steps": head_steps}
+    settings = replace(settings, **{name: value for name, value in given.items() if value is not None})
     code = normalize_lang(lang)
     model_dir = resolve_model(model)
     with console.status(f"training the {code} language adapter ({settings.steps} steps) ..."):
@@ -115,7 +120,7 @@ def eval_command(
     if limit is not None and len(data) > limit:
         data = data.shuffle(seed=0).select(range(limit))
     tokenizer = AutoTokenizer.from_pretrained(facts["base_model"])
-    encoded = encode(data, facts["head"], tokenizer, 128)
+    encoded = encode(data, facts["head"], tokenizer, facts.get("max_length", 128))
     result = evaluate(saved.composed(code), encoded, collator_for(facts["head"], tokenizer), head=facts["head"], labels=facts["labels"])
     console.print(f"{facts['method']} ({facts['train_lang']}-trained) on {facts['task']} {code} {split} ({len(data)} examples):")
     for name, value in {"loss": result.loss, **result.scores}.items():

@@ -15,6 +15,7 @@ from datasets import Dataset
 from transformers import AutoTokenizer
 
 from xadapt.adapters import AdapterModel
+from xadapt.atomic import atomic_directory
 from xadapt.data import get_task, load_corpus, load_split, nested_subsets, resolve_eval_split
 from xadapt.errors import XadaptError
 from xadapt.models import model_identity, resolve_model
@@ -25,6 +26,7 @@ from xadapt.study.results import run_id
 from xadapt.train.evaluate import evaluate
 from xadapt.train.features import collator_for, encode
 from xadapt.train.language import train_language_adapter
+from xadapt.train.saved import RUN_FILE
 from xadapt.train.task import TASK, ComposedModel, TrainingDiverged, TrainSettings, build_model, seeded, train
 
 DRIFT_SENTENCES = 64  # held-out sentences for the representation analysis
@@ -195,20 +197,20 @@ def save_artifacts(model: AdapterModel, run: TaskRun, context: RunContext, langu
     """Write what a run trained, so `xadapt eval` and the demo can use it without retraining.
 
     `run.json` names the method, task, labels, base model and language adapters; beside it the
-    task adapter (`adapter/`) or the fine-tuned encoder (`model/`), and the head (`head/`).
+    task adapter (`adapter/`) or the fine-tuned encoder (`model/`), and the head (`head/`). The
+    directory appears complete or not at all.
     """
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    if run.method == "finetune":
-        model.encoder.save_pretrained(directory / "model", safe_serialization=True)
-        context.tokenizer.save_pretrained(directory / "model")
-    else:
-        model.save_adapter(directory / "adapter", TASK)
-    model.save_head(directory / "head", TASK)
-    facts = {
-        "method": run.method, "task": context.spec.name, "head": context.spec.head, "labels": list(context.spec.labels),
-        "train_lang": run.train_lang, "samples": run.samples, "lr": run.lr, "seed": run.seed,
-        "base_model": str(context.model_dir), "model": context.identity,
-        "language_adapters": {lang: str(path) for lang, path in language_adapters.items()},
-    }
-    (directory / "run.json").write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")
+    with atomic_directory(Path(directory)) as staging:
+        if run.method == "finetune":
+            model.encoder.save_pretrained(staging / "model", safe_serialization=True)
+            context.tokenizer.save_pretrained(staging / "model")
+        else:
+            model.save_adapter(staging / "adapter", TASK)
+        model.save_head(staging / "head", TASK)
+        facts = {
+            "method": run.method, "task": context.spec.name, "head": context.spec.head, "labels": list(context.spec.labels),
+            "train_lang": run.train_lang, "samples": run.samples, "lr": run.lr, "seed": run.seed,
+            "max_length": context.study.max_length, "base_model": str(context.model_dir), "model": context.identity,
+            "language_adapters": {lang: str(path) for lang, path in language_adapters.items()},
+        }
+        (staging / RUN_FILE).write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")

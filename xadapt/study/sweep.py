@@ -20,7 +20,7 @@ from xadapt.study.executor import Executor, InProcessExecutor
 from xadapt.study.plan import TaskRun, make_plan
 from xadapt.study.results import ResultsStore, study_id
 from xadapt.study.runner import RunContext, execute_run, run_key
-from xadapt.train.language import DONE, cache_dir
+from xadapt.train.language import DONE, cache_dir, needs_head_fit
 
 # Measured on this project's 2-core CPU machines (multilingual-e5-small, WikiANN sentences, batch
 # 16, nothing else running): seconds per training example-epoch, per evaluated example, per
@@ -29,7 +29,10 @@ from xadapt.train.language import DONE, cache_dir
 SECONDS_PER_EXAMPLE = {"finetune": 0.07, "madx": 0.038, "default": 0.033}
 SECONDS_PER_EVAL_EXAMPLE = 0.015
 SECONDS_PER_MLM_STEP = 2.3
+SECONDS_PER_HEAD_STEP = 1.0  # fitting the shared MLM head: frozen encoder, gradients only in the head
 SECONDS_PER_RUN = 4.0
+
+ARTIFACTS = "artifacts"  # OUT/artifacts/<run_id>/: run.json, adapter/ or model/, head/
 
 
 def validate(study: StudyConfig, data_dir) -> StudyConfig:
@@ -71,6 +74,7 @@ class RunJob:
     data_dir: str | None
     run: TaskRun
     study_id: str
+    artifacts: str | None = None  # where to save the trained parts, if this run keeps them
 
 
 _CONTEXTS: dict[tuple, RunContext] = {}  # one per study and process: model, tokenizer, encoded splits
@@ -80,17 +84,26 @@ def run_job(job: RunJob) -> list[dict]:
     key = (job.study_id, job.data_dir)
     if key not in _CONTEXTS:
         _CONTEXTS[key] = RunContext(StudyConfig.from_dict(job.study), job.data_dir)
-    return execute_run(_CONTEXTS[key], job.run, job.study_id)
+    return execute_run(_CONTEXTS[key], job.run, job.study_id, Path(job.artifacts) if job.artifacts else None)
 
 
-def estimate_seconds(study: StudyConfig, pending: list[TaskRun], adapters_to_train: list[str]) -> float:
-    """Seconds the pending runs and language adapters should take, from the measured costs above."""
+def keeps_artifacts(study: StudyConfig, run: TaskRun) -> bool:
+    """Runs whose trained parts a sweep saves for `xadapt eval` and the demo: the first seed of each
+    configuration; fine-tuned encoders (hundreds of MB each) only at the largest training size."""
+    if run.seed != study.seeds[0]:
+        return False
+    return run.method != "finetune" or run.samples == max(study.training_sizes())
+
+
+def estimate_seconds(study: StudyConfig, pending: list[TaskRun], adapters_to_train: list[str], fit_head: bool = False) -> float:
+    """Seconds the pending runs, language adapters and (if `fit_head`) the shared MLM head should take."""
     training = sum(
         run.samples * run.epochs * SECONDS_PER_EXAMPLE.get(run.method, SECONDS_PER_EXAMPLE["default"]) for run in pending
     )
     evaluations = sum(run.epochs * (study.dev_limit or 1000) + 1.5 * len(run.eval_langs) * (study.eval_limit or 1000) for run in pending)
     mlm = len(adapters_to_train) * study.language_adapter.steps * SECONDS_PER_MLM_STEP
-    return training + evaluations * SECONDS_PER_EVAL_EXAMPLE + mlm + len(pending) * SECONDS_PER_RUN
+    head = study.language_adapter.head_steps * SECONDS_PER_HEAD_STEP if fit_head and adapters_to_train else 0.0
+    return training + evaluations * SECONDS_PER_EVAL_EXAMPLE + mlm + head + len(pending) * SECONDS_PER_RUN
 
 
 def run_sweep(
@@ -118,12 +131,17 @@ def run_sweep(
     ]
     announce({
         "runs": len(plan.runs), "pending": len(pending), "language_adapters": list(plan.language_adapters),
-        "language_adapters_to_train": to_train, "estimate_seconds": estimate_seconds(study, pending, to_train),
+        "language_adapters_to_train": to_train,
+        "estimate_seconds": estimate_seconds(study, pending, to_train, needs_head_fit(context.model_dir, study.language_adapter, data_dir)),
         "out": str(out), "study_id": sid,
     })
     for lang in plan.language_adapters:
         context.language_adapter(lang)
-    jobs = [RunJob(manifest, str(data_dir) if data_dir else None, run, sid) for run in pending]
+    jobs = [
+        RunJob(manifest, str(data_dir) if data_dir else None, run, sid,
+               str(out / ARTIFACTS / run_key(context, run)) if keeps_artifacts(study, run) else None)
+        for run in pending
+    ]
     for finished, (job, records) in enumerate((executor or InProcessExecutor()).map(run_job, jobs), start=1):
         for record in records:
             if (record["run_id"], record["eval_lang"]) not in done:

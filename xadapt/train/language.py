@@ -1,13 +1,20 @@
 """Train a MAD-X language adapter: masked-LM on a language's raw text with `seq_bn_inv`.
 
-The encoder stays frozen; the language adapter (bottleneck per layer + invertible adapter on the
-embeddings) and the MLM head's transform train, the tied decoder (the embedding matrix) does not.
-Logits are computed only at masked positions. Held-out perplexity is measured with a fixed mask
-before and after training, so the two numbers are comparable.
+The encoder and the MLM head stay frozen; only the language adapter (bottleneck per layer +
+invertible adapter on the embeddings) trains, as in MAD-X. Logits are computed only at masked
+positions. Held-out perplexity is measured with a fixed mask before and after training, so the
+two numbers are comparable.
 
-Adapters are cached under ``$XADAPT_HOME/language_adapters/<model fingerprint>/<lang>-<settings hash>``
-and written atomically (staging folder renamed into place), so every later run reuses them and
-an interrupted training never leaves a folder that looks finished.
+A model without a pretrained MLM head (multilingual-e5-small) first gets one shared head, fitted
+once on the raw text of every language on disk with the encoder frozen. Every language adapter
+is then trained against that same frozen head, so all of them map into one space and a task
+adapter trained over one language's adapter still works over another's (zero-shot swapping). A
+head fitted per language would let each adapter drift into a space of its own.
+
+Heads are cached under ``$XADAPT_HOME/mlm_heads/<model fingerprint>/<settings hash>`` and adapters
+under ``$XADAPT_HOME/language_adapters/<model fingerprint>/<lang>-<settings hash>``, both written
+atomically (staging folder renamed into place), so every later run reuses them and an
+interrupted training never leaves a folder that looks finished.
 """
 
 import hashlib
@@ -22,12 +29,15 @@ from transformers import DataCollatorForLanguageModeling
 from xadapt.adapters import AdapterModel
 from xadapt.atomic import atomic_directory
 from xadapt.data import load_corpus
+from xadapt.data.corpora import corpus_languages
+from xadapt.errors import XadaptError
 from xadapt.models import model_identity
 from xadapt.settings import xadapt_home
 from xadapt.train.task import ComposedModel, TrainSettings, seeded, train
 
 MLM_HEAD = "mlm"
 DONE = "language_adapter.json"
+HEAD_DONE = "mlm_head.json"
 
 
 @dataclass
@@ -40,13 +50,23 @@ class LanguageAdapterSettings:
     lr: float = 1e-3  # adapters tolerate large rates; Pfeiffer et al. use 1e-4 over far more steps
     mask_prob: float = 0.15  # BERT masking rate (80% <mask>, 10% random, 10% kept)
     heldout_sentences: int = 200  # held-out sentences for perplexity before/after
+    head_steps: int = 100  # steps fitting the shared MLM head, once per model, when the model has none
 
 
-def cache_dir(model_dir: Path, lang: str, settings: LanguageAdapterSettings) -> Path:
-    """Where the adapter for (model, language, settings) lives."""
+def cache_dir(model_dir: Path, lang: str, settings: LanguageAdapterSettings, corpus_vocabulary: bool = False) -> Path:
+    """Where the adapter for (model, language, settings, output vocabulary) lives."""
     facts = json.dumps(asdict(settings), sort_keys=True).encode()
-    key = f"{lang}-{hashlib.sha256(facts).hexdigest()[:10]}"
+    key = f"{lang}-{hashlib.sha256(facts).hexdigest()[:10]}" + ("-corpus-vocabulary" if corpus_vocabulary else "")
     return xadapt_home() / "language_adapters" / model_identity(model_dir)["fingerprint"] / key
+
+
+def corpus_token_ids(tokenizer, sentences: list[str], max_length: int) -> torch.Tensor:
+    """The distinct token ids of `sentences` as training cuts them: an output vocabulary for the MLM head."""
+    seen: set[int] = set()
+    for start in range(0, len(sentences), 4096):
+        for ids in tokenizer(sentences[start : start + 4096], truncation=True, max_length=max_length)["input_ids"]:
+            seen.update(ids)
+    return torch.tensor(sorted(seen))
 
 
 def _masked(tokenizer, sentences: list[str], settings: LanguageAdapterSettings, seed: int) -> list[dict]:
@@ -68,32 +88,33 @@ def perplexity(composed: ComposedModel, batches: list[dict]) -> float:
     return math.exp(total / max(count, 1))
 
 
-def train_language_adapter(model_dir: Path, tokenizer, lang: str, settings: LanguageAdapterSettings, data_dir=None) -> Path:
-    """Return the cached language adapter for `lang`, training it first if needed."""
-    final = cache_dir(model_dir, lang, settings)
+def train_language_adapter(
+    model_dir: Path, tokenizer, lang: str, settings: LanguageAdapterSettings, data_dir=None, corpus_vocabulary: bool = False
+) -> Path:
+    """Return the cached language adapter for `lang`, training it first if needed.
+
+    With `corpus_vocabulary` the MLM head scores only the tokens of the language's training text
+    while the adapter trains (`MaskedLMHead.restrict_vocabulary`: a cheaper decoder and softmax);
+    perplexities are always over the whole vocabulary.
+    """
+    final = cache_dir(model_dir, lang, settings, corpus_vocabulary)
     if (final / DONE).is_file():
         return final
     corpus = load_corpus(lang, data_dir, heldout_lines=settings.heldout_sentences)
+    head = shared_mlm_head(model_dir, tokenizer, settings, data_dir)
     seeded(0)
-    model = AdapterModel.from_pretrained(model_dir)
-    model.add_adapter(lang, "seq_bn_inv")
-    model.add_head(MLM_HEAD, "masked_lm", from_checkpoint=model_dir if _has_mlm_head(model_dir) else None)
-    model.train_adapter(lang, heads=MLM_HEAD)
-    composed = ComposedModel(model, lang, head=MLM_HEAD)
+    composed = language_adapter_model(model_dir, lang, head)
+    model = composed.model
 
     heldout = _masked(tokenizer, corpus.heldout, settings, seed=1)
     before = perplexity(composed, heldout)
-    n_train = settings.steps * settings.batch_size
-    rng = torch.Generator().manual_seed(0)
-    picked = torch.randperm(len(corpus.train), generator=rng)[:n_train].tolist()
-    encoded = [{"input_ids": ids} for ids in tokenizer([corpus.train[i] for i in picked], truncation=True, max_length=settings.max_length)["input_ids"]]
-    collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=settings.mask_prob)
-    _, seconds = train(
-        composed,
-        _ListDataset(encoded),
-        collator,
-        TrainSettings(lr=settings.lr, epochs=1, batch_size=settings.batch_size, seed=0, weight_decay=0.0),
-    )
+    rows = _sample_rows(tokenizer, corpus.train, settings.steps * settings.batch_size, settings, seed=0)
+    mlm_head = model.heads[MLM_HEAD]
+    if corpus_vocabulary:
+        mlm_head.restrict_vocabulary(corpus_token_ids(tokenizer, corpus.train, settings.max_length))
+    vocabulary = None if mlm_head.output_ids is None else mlm_head.output_ids.numel()
+    seconds = _fit(composed, rows, tokenizer, settings)
+    mlm_head.restrict_vocabulary(None)
     after = perplexity(composed, heldout)
 
     with atomic_directory(final) as staging:
@@ -104,14 +125,100 @@ def train_language_adapter(model_dir: Path, tokenizer, lang: str, settings: Lang
             "settings": asdict(settings),
             "perplexity_before": before,
             "perplexity_after": after,
-            "train_sentences": len(encoded),
+            "train_sentences": len(rows),
             "heldout_sentences": len(corpus.heldout),
             "seconds": seconds,
+            "output_vocabulary": vocabulary,  # tokens the MLM head scored while training; None: all
             "trainable_params": model.trainable_parameter_count(),
             "corpus": [str(p) for p in corpus.sources],
+            "mlm_head": str(head) if head else "pretrained",
         }
         (staging / DONE).write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")
     return final
+
+
+def shared_mlm_head(model_dir: Path, tokenizer, settings: LanguageAdapterSettings, data_dir=None) -> Path | None:
+    """The cached MLM head every language adapter of a head-less model trains against; None when
+    the model has a pretrained MLM head of its own.
+
+    Fitted on equal shares of every language's raw-text training lines (held-out lines excluded)
+    with the encoder frozen, for `settings.head_steps` steps.
+    """
+    if _has_mlm_head(model_dir):
+        return None
+    final = mlm_head_dir(model_dir, settings, data_dir)
+    if (final / HEAD_DONE).is_file():
+        return final / "head"
+    languages = corpus_languages(data_dir)
+    corpora = [load_corpus(lang, data_dir, heldout_lines=settings.heldout_sentences) for lang in languages]
+    share = math.ceil(settings.head_steps * settings.batch_size / len(languages))
+    rows = [row for i, corpus in enumerate(corpora) for row in _sample_rows(tokenizer, corpus.train, share, settings, seed=i)]
+    order = torch.randperm(len(rows), generator=torch.Generator().manual_seed(0)).tolist()
+    rows = [rows[i] for i in order][: settings.head_steps * settings.batch_size]
+    heldout_share = max(1, settings.heldout_sentences // len(languages))
+    heldout = _masked(tokenizer, [line for corpus in corpora for line in corpus.heldout[:heldout_share]], settings, seed=1)
+
+    seeded(0)
+    model = AdapterModel.from_pretrained(model_dir)
+    model.add_head(MLM_HEAD, "masked_lm")
+    model.requires_grad_(False)
+    model.heads[MLM_HEAD].requires_grad_(True)  # the transform and bias; the tied decoder is the frozen embedding matrix
+    composed = ComposedModel(model, None, head=MLM_HEAD)
+    before = perplexity(composed, heldout)
+    seconds = _fit(composed, rows, tokenizer, settings)
+    after = perplexity(composed, heldout)
+    with atomic_directory(final) as staging:
+        model.save_head(staging / "head", MLM_HEAD)
+        summary = {"languages": languages, "settings": asdict(settings), "perplexity_before": before,
+                   "perplexity_after": after, "train_sentences": len(rows), "seconds": seconds}
+        (staging / HEAD_DONE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return final / "head"
+
+
+def mlm_head_dir(model_dir: Path, settings: LanguageAdapterSettings, data_dir=None) -> Path:
+    """Where the shared MLM head for (model, settings, languages with raw text) lives."""
+    languages = corpus_languages(data_dir)
+    if not languages:
+        raise XadaptError("no raw text found to fit a masked-LM head; check --data-dir / $XADAPT_DATA")
+    facts = json.dumps({**asdict(settings), "languages": languages}, sort_keys=True).encode()
+    return xadapt_home() / "mlm_heads" / model_identity(model_dir)["fingerprint"] / hashlib.sha256(facts).hexdigest()[:10]
+
+
+def needs_head_fit(model_dir: Path, settings: LanguageAdapterSettings, data_dir=None) -> bool:
+    """Whether training a language adapter would first have to fit the shared MLM head."""
+    return not _has_mlm_head(model_dir) and not (mlm_head_dir(model_dir, settings, data_dir) / HEAD_DONE).is_file()
+
+
+def _sample_rows(tokenizer, lines: list[str], count: int, settings: LanguageAdapterSettings, seed: int) -> list[dict]:
+    """`count` lines drawn without replacement with a fixed generator, tokenised."""
+    picked = torch.randperm(len(lines), generator=torch.Generator().manual_seed(seed))[:count].tolist()
+    ids = tokenizer([lines[i] for i in picked], truncation=True, max_length=settings.max_length)["input_ids"]
+    return [{"input_ids": row} for row in ids]
+
+
+def _fit(composed: ComposedModel, rows: list[dict], tokenizer, settings: LanguageAdapterSettings) -> float:
+    """One pass of masked-LM training over `rows`; the seconds it took."""
+    collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=settings.mask_prob)
+    train_settings = TrainSettings(lr=settings.lr, epochs=1, batch_size=settings.batch_size, seed=0, weight_decay=0.0)
+    _, seconds = train(composed, _ListDataset(rows), collator, train_settings)
+    return seconds
+
+
+def language_adapter_model(model_dir: Path, lang: str, head: Path | None = None) -> ComposedModel:
+    """A fresh `seq_bn_inv` adapter `lang` under an MLM head, set to train.
+
+    The head comes from `head` (a saved head folder) or the model's pretrained MLM head, and then
+    stays frozen, as in MAD-X; only a model with neither gets a fresh head, which trains too.
+    """
+    model = AdapterModel.from_pretrained(model_dir)
+    model.add_adapter(lang, "seq_bn_inv")
+    pretrained = _has_mlm_head(model_dir)
+    if head is not None:
+        model.load_head(head, name=MLM_HEAD)
+    else:
+        model.add_head(MLM_HEAD, "masked_lm", from_checkpoint=model_dir if pretrained else None)
+    model.train_adapter(lang, heads=[] if head is not None or pretrained else MLM_HEAD)
+    return ComposedModel(model, lang, head=MLM_HEAD)
 
 
 def _has_mlm_head(model_dir: Path) -> bool:

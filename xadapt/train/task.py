@@ -10,12 +10,13 @@ the last-epoch score without a second training run.
 import math
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 from transformers import Trainer, TrainerCallback, TrainingArguments, set_seed
+from transformers.trainer_callback import PrinterCallback
 
 from xadapt.adapters import AdapterModel, Stack
 from xadapt.errors import XadaptError
@@ -117,10 +118,12 @@ def train(
     dev_score: Callable | None = None,
     metric: str | None = None,
     on_epoch: Callable[[dict], None] = lambda point: None,
+    callbacks: Sequence[TrainerCallback] = (),
 ) -> tuple[_EpochEvaluation | None, float]:
     """Run the optimisation; return the per-epoch record (when `dev_score` is given) and the seconds it took.
 
-    `on_epoch` receives each epoch's dev point (for progress displays)."""
+    `on_epoch` receives each epoch's dev point (for progress displays); `callbacks` are further
+    `TrainerCallback`s (the benchmark paces training with one)."""
     steps_per_epoch = math.ceil(len(train_set) / settings.batch_size)
     with tempfile.TemporaryDirectory() as scratch:
         args = TrainingArguments(
@@ -142,12 +145,15 @@ def train(
             disable_tqdm=True,
             remove_unused_columns=False,
             dataloader_num_workers=0,
+            dataloader_pin_memory=torch.cuda.is_available(),  # pinning needs an accelerator; on a CPU it only warns
             bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
         )
         tracker = _EpochEvaluation(composed, dev_score, metric, on_epoch) if dev_score is not None else None
         trainer = Trainer(
-            model=composed, args=args, train_dataset=train_set, data_collator=collator, callbacks=[tracker] if tracker else []
+            model=composed, args=args, train_dataset=train_set, data_collator=collator,
+            callbacks=[*([tracker] if tracker else []), *callbacks],
         )
+        trainer.remove_callback(PrinterCallback)  # it prints every log dict; callers show their own progress
         start = time.perf_counter()
         trainer.train()
         return tracker, time.perf_counter() - start

@@ -1,0 +1,72 @@
+"""MAD-X language adapters on the default model: one shared, frozen MLM head for every language.
+
+multilingual-e5-small has no MLM head. xadapt fits one once per model on every language's raw
+text, then trains each language adapter against that same frozen head, so adapters of different
+languages map into one space and can be swapped under a task adapter.
+"""
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from transformers import AutoTokenizer
+
+from xadapt.models import resolve_model
+from xadapt.train.language import (
+    DONE,
+    HEAD_DONE,
+    MLM_HEAD,
+    LanguageAdapterSettings,
+    language_adapter_model,
+    shared_mlm_head,
+    train_language_adapter,
+)
+
+TINY = LanguageAdapterSettings(steps=2, head_steps=2, batch_size=4, max_length=32, heldout_sentences=16)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, real_data):
+    model_dir = resolve_model("multilingual-e5-small")  # before XADAPT_HOME moves
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XADAPT_HOME", str(tmp_path_factory.mktemp("home")))
+        tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        adapters = {lang: train_language_adapter(model_dir, tokenizer, lang, TINY, real_data) for lang in ("sw", "en")}
+        head = shared_mlm_head(model_dir, tokenizer, TINY, real_data)
+        yield model_dir, adapters, head
+
+
+def _weights(folder) -> dict[str, torch.Tensor]:
+    return load_file(str(next(folder.glob("*.safetensors"))))
+
+
+def test_every_language_adapter_uses_the_one_shared_head(trained):
+    _, adapters, head = trained
+    summary = json.loads((head.parent / HEAD_DONE).read_text())
+    assert set(summary["languages"]) >= {"sw", "en"} and summary["train_sentences"] == TINY.head_steps * TINY.batch_size
+    shared = _weights(head)
+    for lang, folder in adapters.items():
+        facts = json.loads((folder / DONE).read_text())
+        assert facts["mlm_head"] == str(head)
+        saved = _weights(folder / "head")  # the adapter folder carries the head it was trained against, unchanged
+        assert saved.keys() == shared.keys() and all(torch.equal(saved[k], shared[k]) for k in shared)
+
+
+def test_only_the_language_adapter_trains_against_a_fitted_head(trained):
+    model_dir, _, head = trained
+    composed = language_adapter_model(model_dir, "sw", head)
+    model = composed.model
+    counts = model.parameter_counts()
+    assert counts["heads"]["trainable"] == 0 and counts["encoder"]["trainable"] == 0
+    assert model.trainable_parameter_count() == counts["adapters"]["trainable"] > 0
+    fresh = language_adapter_model(model_dir, "sw").model  # no fitted head: a fresh head has to learn
+    assert fresh.parameter_counts()["heads"]["trainable"] > 0
+    assert MLM_HEAD in model.heads
+
+
+def test_the_shared_head_is_fitted_once_and_reused(trained, real_data):
+    model_dir, _, head = trained
+    stamp = (head.parent / HEAD_DONE).stat().st_mtime_ns
+    again = shared_mlm_head(model_dir, AutoTokenizer.from_pretrained(model_dir), TINY, real_data)
+    assert again == head and (head.parent / HEAD_DONE).stat().st_mtime_ns == stamp
