@@ -6,6 +6,7 @@ languages map into one space and can be swapped under a task adapter.
 """
 
 import json
+from dataclasses import replace
 
 import pytest
 import torch
@@ -19,6 +20,7 @@ from xadapt.train.language import (
     MLM_HEAD,
     LanguageAdapterSettings,
     language_adapter_model,
+    mlm_head_dir,
     shared_mlm_head,
     train_language_adapter,
 )
@@ -70,3 +72,12 @@ def test_the_shared_head_is_fitted_once_and_reused(trained, real_data):
     stamp = (head.parent / HEAD_DONE).stat().st_mtime_ns
     again = shared_mlm_head(model_dir, AutoTokenizer.from_pretrained(model_dir), TINY, real_data)
     assert again == head and (head.parent / HEAD_DONE).stat().st_mtime_ns == stamp
+
+
+def test_the_head_depends_only_on_its_own_settings(real_data):
+    """Another adapter learning rate or step count reuses the fitted head; a head setting fits a new one."""
+    model_dir = resolve_model("multilingual-e5-small")
+    head = mlm_head_dir(model_dir, TINY, real_data)
+    assert mlm_head_dir(model_dir, replace(TINY, lr=3e-4, steps=7), real_data) == head
+    for change in ({"head_lr": 1e-2}, {"head_steps": 3}, {"mask_prob": 0.2}):
+        assert mlm_head_dir(model_dir, replace(TINY, **change), real_data) != head, change

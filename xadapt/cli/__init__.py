@@ -3,7 +3,7 @@ thin function that parses flags and calls one library function."""
 
 import typer
 
-from xadapt.cli import report, study, train
+from xadapt.cli import demo, report, study, train
 from xadapt.cli.data import data_app
 from xadapt.cli.model import model_app
 
@@ -19,3 +19,4 @@ app.add_typer(data_app, name="data")
 study.register(app)
 train.register(app)
 report.register(app)
+demo.register(app)

@@ -1,0 +1,55 @@
+"""`python -m bench --quick` still runs every case end to end (no timing assertions)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PEER_PYTHON = REPO / ".venv-peer" / "bin" / "python"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+def test_quick_suite_writes_well_formed_results(tmp_path):
+    if not PEER_PYTHON.is_file():
+        pytest.skip("no peer environment; create it with bash tests/peer/setup_peer_env.sh")
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--out", str(tmp_path)], cwd=REPO, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    [data] = tmp_path.glob("*.json")
+    [table] = tmp_path.glob("*.md")
+    assert data.stem == table.stem
+    summary = json.loads(data.read_text())
+
+    assert set(summary["cases"]) == {"mlm", "task_fixed", "task_pipeline", "lora", "finetune", "inference"}
+    assert summary["peak_flops"] > 0
+    for case_id, case in summary["cases"].items():
+        assert case["peer"] in case["tools"] and "xadapt" in case["tools"], case_id
+        assert case["ratio"] > 0
+        for tool, row in case["tools"].items():
+            for key in ("examples_per_s", "tokens_per_s", "padded_tokens_per_s", "useful_flops_per_s", "peak_rss_mib"):
+                assert row[key] > 0, (case_id, tool, key)
+            assert row["tokens_per_s"] <= row["padded_tokens_per_s"]
+            assert len(row["reps"]) == summary["reps"] == 1
+    training = [c for c in summary["cases"].values() if c["kind"] == "training"]
+    for case in training:  # both sides train the same parts: adapters (and head), or everything
+        counts = {tool: row["info"]["trainable_params"] for tool, row in case["tools"].items()}
+        assert all(count > 0 for count in counts.values()), counts
+
+    assert summary["sweep"]["cold_s"] > 0 and summary["sweep"]["warm_s"] > 0
+    for name in ("full", "corpus"):
+        assert summary["perplexity"][name]["perplexity_after"] > 1
+    assert summary["perplexity"]["full"]["output_vocabulary"] is None
+    assert 0 < summary["perplexity"]["corpus"]["output_vocabulary"] < 250_037  # part of XLM-R's vocabulary
+    assert len(summary["targets"]) >= 9 and all(t["value"] is not None for t in summary["targets"])
+
+    text = table.read_text()
+    for case_id in summary["cases"]:
+        assert f"| {case_id} | xadapt |" in text
+    assert "warm / cold" in text and "| target |" in text

@@ -1,0 +1,52 @@
+"""`xadapt demo` from the command line: the quickstart reused and served, the empty page, a missing gradio."""
+
+import importlib.util
+
+import gradio as gr
+import httpx
+from gradio_client import Client
+from typer.testing import CliRunner
+
+from xadapt.cli import app as cli
+from xadapt.demo.app import serve
+
+
+def test_quickstart_reuses_what_it_trained_and_serves_it(demo_env, monkeypatch, port):
+    """The session's quickstart runs lie in the quickstart folder, so `--quickstart` trains nothing again."""
+    answers = []
+
+    def ask_then_stop(demo):  # instead of waiting for Ctrl+C
+        client = Client(demo.local_url, verbose=False, analytics_enabled=False)
+        answers.append(client.predict(demo_env.run["madx"], demo_env.language["sw"], "Rais alizuru Dodoma.", api_name="/ner"))
+        demo.close()
+
+    monkeypatch.setattr(gr.Blocks, "block_thread", ask_then_stop)
+    trained = {path: path.stat().st_mtime_ns for path in demo_env.home.glob("quickstart/*/*/run.json")}
+    assert len(trained) == 2
+    result = CliRunner().invoke(cli, ["demo", "--quickstart", "--runs", str(demo_env.runs), "--model", demo_env.model,
+                                      "--data-dir", str(demo_env.data), "--port", str(port)])
+    assert result.exit_code == 0, result.output
+    output = " ".join(result.output.split())
+    assert "quickstart runs:" in output and f"demo: http://127.0.0.1:{port}/" in output
+    assert {path: path.stat().st_mtime_ns for path in trained} == trained  # reused, not trained again
+    assert len(answers) == 1 and answers[0][0]
+
+
+def test_with_nothing_trained_the_page_says_how_to_make_it(demo_env, tmp_path, monkeypatch, port):
+    monkeypatch.setenv("XADAPT_HOME", str(tmp_path / "empty_home"))
+    demo = serve([tmp_path / "no_runs"], tmp_path / "no_adapters", demo_env.model, port=port, data_dir=demo_env.data)
+    try:
+        page = str(httpx.get(f"{demo.local_url}config").json())
+    finally:
+        demo.close()
+    assert "No trained adapters yet" in page
+    assert "xadapt demo --quickstart" in page
+    assert "xadapt train --task wikiann --lang en --eval sw --method madx" in page
+
+
+def test_without_gradio_the_command_says_how_to_install_it(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "gradio" else real(name, *a))
+    result = CliRunner().invoke(cli, ["demo"])
+    assert result.exit_code == 1
+    assert "pip install -e '.[demo]'" in " ".join(result.output.split())

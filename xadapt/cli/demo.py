@@ -1,0 +1,44 @@
+"""`xadapt demo`: serve the web page that predicts with saved adapter compositions."""
+
+import importlib.util
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from xadapt.cli.common import console, user_errors
+from xadapt.cli.train import DataOption, ModelOption
+from xadapt.errors import XadaptError
+from xadapt.models import DEFAULT_MODEL
+
+
+@user_errors
+def demo_command(
+    runs: Annotated[list[Path] | None, typer.Option("--runs", help="Where `xadapt train` or a sweep saved runs; repeatable (default: runs).")] = None,
+    adapters: Annotated[Path | None, typer.Option(help="Language adapter folder (default: $XADAPT_HOME/language_adapters).")] = None,
+    host: Annotated[str, typer.Option(help="Address to bind; 0.0.0.0 makes the page reachable from other machines.")] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="Port (default: the first free one from 7860).")] = None,
+    quickstart: Annotated[bool, typer.Option("--quickstart", help="First train sw and en language adapters, a MAD-X NER task adapter and a fine-tuned model (a few minutes, once), then serve them.")] = False,
+    model: ModelOption = DEFAULT_MODEL,
+    data_dir: DataOption = None,
+) -> None:
+    """Serve a page that shows what an adapter composition predicts, how a language-adapter swap changes it, and a study's report."""
+    if importlib.util.find_spec("gradio") is None:
+        raise XadaptError("the demo needs gradio, which is not installed; install it with `pip install -e '.[demo]'`")
+    if quickstart:
+        from xadapt.demo.quickstart import quickstart as train_quickstart
+
+        with console.status("quickstart: training what the demo serves (a few minutes, once) ...") as status:
+            root = train_quickstart(model, data_dir, on_run=lambda run: status.update(
+                f"quickstart: training {run.method} on {run.task} {run.train_lang} (language adapters first, if needed) ..."))
+        console.print(f"[green]quickstart runs:[/] {root}")
+    from xadapt.demo.app import serve
+
+    with console.status("loading the model and every adapter ..."):
+        demo = serve(runs if runs is not None else [Path("runs")], adapters, model, host, port, data_dir)
+    console.print(f"[green]demo:[/] {demo.local_url}  (Ctrl+C stops it)")
+    demo.block_thread()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo_command)
