@@ -1,8 +1,8 @@
 """The training and inference cases: who runs each side, on which workload, with which settings.
 
 Both sides of a case get the same workload file, batch size, learning rate (AdamW, the Trainer
-default on both sides), weight decay, number of steps and thread count. A repetition is one pass
-over the workload (one epoch); the first pass is the untimed warm-up.
+default on both sides), weight decay, number of steps and thread count. A repetition is one pass's
+worth of steps over the workload; `bench.protocol.WARMUP_STEPS` untimed steps come first.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ CASES = (
     Case(
         "task_pipeline", "Task adapter (`seq_bn`), WikiANN sw, each tool's default pipeline", ADAPTERS, "tagging",
         Workload(("seq_bn",), "tagging", num_labels()), "adapter", padding="dynamic",
-        notes="xadapt: dynamic padding + length-grouped batches; adapters (run_ner.py defaults): dynamic padding, random order",
+        notes="xadapt: dynamic padding + length-bucketed batches in random order; adapters (run_ner.py defaults): dynamic padding, random order",
     ),
     Case(
         "lora", "LoRA (r 8, alpha 8, query + value), WikiANN sw, identical padding", PEFT, "tagging",

@@ -17,6 +17,7 @@ imported here, so the peers' virtual environment (transformers 4.57) can run it 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import resource
@@ -34,6 +35,7 @@ from transformers import AutoTokenizer, DataCollatorForTokenClassification, Trai
 
 THREADS = 2  # every side computes on the same number of threads
 WARMUP = 0.1  # fraction of steps warming the learning rate up, as xadapt's training does
+WARMUP_STEPS = 3  # untimed optimiser steps before the first repetition (allocations, kernel choices)
 
 
 class Channel:
@@ -165,15 +167,16 @@ class Pacer:
 
 
 class PacingCallback(TrainerCallback):
-    """Pause a `Trainer` after `steps` warm-up steps and after every `steps` steps that follow."""
+    """Pause a `Trainer` after `WARMUP_STEPS` warm-up steps and after every `steps` steps that follow."""
 
     def __init__(self, pacer: Pacer, steps: int):
         self.pacer, self.steps = pacer, steps
 
     def on_step_end(self, args, state, control, **kwargs):
-        if state.global_step % self.steps:
+        done = state.global_step - WARMUP_STEPS
+        if done < 0 or done % self.steps:
             return control
-        resume = self.pacer.warmed_up() if state.global_step == self.steps else self.pacer.repetition_done()
+        resume = self.pacer.warmed_up() if done == 0 else self.pacer.repetition_done()
         if not resume:
             control.should_training_stop = True
         return control
@@ -192,9 +195,14 @@ def pace_inference(pacer: Pacer, batches: list[dict], run: Callable[[dict], obje
             resume = pacer.repetition_done()
 
 
-def trainer_epochs(spec: dict) -> int:
-    """Epochs for a paced Trainer run: one to warm up and one per repetition."""
-    return spec["reps"] + 1
+def steps_per_epoch(spec: dict, examples: int) -> int:
+    """Optimiser steps in one pass over `examples` (the suite's workloads are multiples of the batch size)."""
+    return max(1, examples // spec["batch_size"])
+
+
+def trainer_epochs(spec: dict, examples: int) -> int:
+    """Epochs for a paced Trainer run: one per repetition and enough more for the warm-up steps."""
+    return spec["reps"] + math.ceil(WARMUP_STEPS / steps_per_epoch(spec, examples))
 
 
 def peer_training_arguments(spec: dict, output_dir: str, examples: int) -> TrainingArguments:
@@ -207,7 +215,7 @@ def peer_training_arguments(spec: dict, output_dir: str, examples: int) -> Train
     return TrainingArguments(
         output_dir=output_dir,
         per_device_train_batch_size=spec["batch_size"],
-        num_train_epochs=trainer_epochs(spec),
+        num_train_epochs=trainer_epochs(spec, examples),
         learning_rate=spec["lr"],
         weight_decay=spec["weight_decay"],
         lr_scheduler_type="linear",
@@ -215,7 +223,7 @@ def peer_training_arguments(spec: dict, output_dir: str, examples: int) -> Train
         data_seed=0,
         save_strategy="no",
         logging_strategy="steps",
-        logging_steps=max(1, examples // spec["batch_size"]),
+        logging_steps=steps_per_epoch(spec, examples),
         report_to="none",
         disable_tqdm=True,
         remove_unused_columns=False,
@@ -250,6 +258,6 @@ def run_peer_training(trainer_class: type, model: torch.nn.Module, spec: dict, i
     with tempfile.TemporaryDirectory() as scratch:
         trainer = trainer_class(
             model=model, args=peer_training_arguments(spec, scratch, len(rows)), train_dataset=rows, data_collator=collator,
-            callbacks=[PacingCallback(pacer, len(rows) // spec["batch_size"])],
+            callbacks=[PacingCallback(pacer, steps_per_epoch(spec, len(rows)))],
         )
         trainer.train()

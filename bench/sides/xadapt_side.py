@@ -19,6 +19,7 @@ from bench.protocol import (
     model_facts,
     read_spec,
     run_inference,
+    steps_per_epoch,
     trainer_epochs,
 )
 from xadapt.adapters import AdapterModel, Stack
@@ -73,12 +74,12 @@ def main(argv: list[str]) -> None:
     tokenizer = AutoTokenizer.from_pretrained(spec["model_dir"])
     rows = load_rows(spec["workload"], padded=spec["padding"] == "fixed")
     settings = TrainSettings(
-        lr=spec["lr"], epochs=trainer_epochs(spec), batch_size=spec["batch_size"], seed=0, weight_decay=spec["weight_decay"]
+        lr=spec["lr"], epochs=trainer_epochs(spec, len(rows)), batch_size=spec["batch_size"], seed=0, weight_decay=spec["weight_decay"]
     )
     tally = Tally()
     pacer = Pacer(Channel(), tally, facts(composed))
     collator = CountingCollator(collator_for(HEAD, tokenizer), tally)
-    train(composed, rows, collator, settings, callbacks=[PacingCallback(pacer, len(rows) // spec["batch_size"])])
+    train(composed, rows, collator, settings, callbacks=[PacingCallback(pacer, steps_per_epoch(spec, len(rows)))])
 
 
 if __name__ == "__main__":

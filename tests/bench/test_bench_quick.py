@@ -11,6 +11,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 PEER_PYTHON = REPO / ".venv-peer" / "bin" / "python"
+ALL_CASES = "mlm,task_fixed,task_pipeline,lora,finetune,inference,perplexity,sweep"
 
 
 @pytest.mark.slow
@@ -19,7 +20,8 @@ def test_quick_suite_writes_well_formed_results(tmp_path):
     if not PEER_PYTHON.is_file():
         pytest.skip("no peer environment; create it with bash tests/peer/setup_peer_env.sh")
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--out", str(tmp_path)], cwd=REPO, capture_output=True, text=True
+        [sys.executable, "-m", "bench", "--quick", "--cases", ALL_CASES, "--out", str(tmp_path)], cwd=REPO, capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     [data] = tmp_path.glob("*.json")

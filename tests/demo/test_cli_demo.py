@@ -28,6 +28,8 @@ def test_quickstart_reuses_what_it_trained_and_serves_it(demo_env, monkeypatch, 
     assert result.exit_code == 0, result.output
     output = " ".join(result.output.split())
     assert "quickstart runs:" in output and f"demo: http://127.0.0.1:{port}/" in output
+    assert "quickstart: training what the demo serves" in output  # without a terminal, progress comes as lines
+    assert "loading the model and every adapter" in output
     assert {path: path.stat().st_mtime_ns for path in trained} == trained  # reused, not trained again
     assert len(answers) == 1 and answers[0][0]
 

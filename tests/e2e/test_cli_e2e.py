@@ -15,6 +15,7 @@ import re
 import shutil
 import time
 import traceback
+import warnings
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -170,6 +171,19 @@ def test_sweep_saves_each_runs_parts_and_eval_reproduces_its_score(sweep, env):
                   if json.loads(line)["method"] == "madx" and json.loads(line)["train_lang"] == "en")
     assert saved["madx-en"].name == record["run_id"]
     output, _ = _invoke("eval", saved["madx-en"], "--lang", "sw", "--limit", "50", "--data-dir", env.data)
+    score = re.search(r"seqeval_f1: ([0-9.]+)", output)
+    assert score and float(score.group(1)) == pytest.approx(record["score"], abs=1e-4)
+
+
+def test_eval_of_a_saved_finetuned_model_matches_its_record_and_does_not_warn(sweep, env):
+    """The fine-tuned model's head was saved against the base model it came from: loading it is no mismatch."""
+    record = next(json.loads(line) for line in _lines(sweep.out / "results.jsonl")
+                  if json.loads(line)["method"] == "finetune" and json.loads(line)["train_lang"] == "sw")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        output, _ = _invoke("eval", sweep.out / "artifacts" / record["run_id"], "--lang", "sw", "--limit", "50",
+                            "--data-dir", env.data)
+    assert not [w for w in caught if "was saved for base model" in str(w.message)]
     score = re.search(r"seqeval_f1: ([0-9.]+)", output)
     assert score and float(score.group(1)) == pytest.approx(record["score"], abs=1e-4)
 

@@ -24,6 +24,7 @@ from torch import nn
 
 from xadapt.adapters.base import AdapterModule
 from xadapt.adapters.config import AdapterConfig, ModelFacts, check_layers, check_non_linearity, option
+from xadapt.adapters.dropout import Dropout
 from xadapt.adapters.layers import MLP
 from xadapt.errors import XadaptError
 
@@ -130,7 +131,7 @@ class BottleneckBlock(nn.Module):
         self.mlp = MLP(hidden_size, config.width(hidden_size), hidden_size, config.non_linearity)
         self.scale = nn.Parameter(torch.ones(1)) if config.scaling == "learned" else None
         self.fixed_scale = 1.0 if self.scale is not None else float(config.scaling)
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = Dropout(config.dropout)
         self.parallel = config.parallel
         self.original_ln_before = config.original_ln_before
         self.original_ln_after = config.original_ln_after

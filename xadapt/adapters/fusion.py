@@ -17,6 +17,7 @@ from torch import nn
 
 from xadapt.adapters.bottleneck import BottleneckBlock
 from xadapt.adapters.config import AdapterConfig, ModelFacts, option
+from xadapt.adapters.dropout import Dropout
 from xadapt.errors import XadaptError
 
 # Weight of the ||I - V||^2 regulariser on the value matrices, from the AdapterFusion paper.
@@ -46,7 +47,7 @@ class FusionLayer(nn.Module):
         self.query = nn.Linear(hidden_size, hidden_size)
         self.key = nn.Linear(hidden_size, hidden_size)
         self.value = nn.Linear(hidden_size, hidden_size, bias=False) if config.value else None
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         with torch.no_grad():
             for linear in (self.query, self.key):
                 nn.init.normal_(linear.weight, std=0.02)

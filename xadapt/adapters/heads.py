@@ -24,6 +24,7 @@ from transformers.modeling_outputs import (
 )
 
 from xadapt.adapters.config import ModelFacts
+from xadapt.adapters.dropout import Dropout
 from xadapt.adapters.layers import activation
 from xadapt.errors import XadaptError
 
@@ -65,7 +66,7 @@ class _PooledScorer(nn.Module):
 
     def __init__(self, hidden_size: int, outputs: int, dropout: float):
         super().__init__()
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.dense = nn.Linear(hidden_size, hidden_size)
         self.out_proj = nn.Linear(hidden_size, outputs)
 
@@ -97,7 +98,7 @@ class TokenClassificationHead(Head):
 
     def __init__(self, facts: ModelFacts, *, num_labels: int, dropout: float):
         super().__init__(facts, num_labels=_num_labels(num_labels), dropout=dropout)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.classifier = nn.Linear(facts.hidden_size, num_labels)
 
     def forward(self, inputs: HeadInput) -> TokenClassifierOutput:

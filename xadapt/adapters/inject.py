@@ -7,7 +7,8 @@ instance, for a subclass whose `forward` asks `plan.current_plan` what to run:
   residual + LayerNorm;
 - `attention.self.query/key/value` add LoRA deltas;
 - `attention.self` prepends prefix keys/values;
-- a forward hook on `embeddings` applies the invertible adapter.
+- a forward hook on `embeddings` applies the invertible adapter;
+- the encoder's dropouts draw their masks the cheaper way on the CPU (`xadapt.adapters.dropout`).
 
 With no plan (or an empty one) every patched module calls the original `forward`, so a model with
 adapters but no active composition computes exactly what the base model computes. The base
@@ -24,6 +25,7 @@ from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 from transformers.models.bert.modeling_bert import eager_attention_forward
 
 from xadapt.adapters.bottleneck import run_steps
+from xadapt.adapters.dropout import dropout, use_fast_dropout
 from xadapt.adapters.plan import current_plan
 from xadapt.errors import XadaptError
 
@@ -80,15 +82,21 @@ class _Projection:
 
 
 class _SelfAttention:
-    """Mixin for BertSelfAttention and copies: prefix keys/values go in front of the sequence's."""
+    """Mixin for BertSelfAttention and copies: prefix keys/values go in front of the sequence's.
+
+    Training on the CPU with attention dropout, the attention runs here as eager math with
+    `xadapt.adapters.dropout.dropout` on the probabilities (SDPA on the CPU falls back to the same
+    math when it has to drop, drawing its mask more slowly)."""
 
     def forward(self, hidden_states, attention_mask=None, past_key_values=None, **kwargs):
         plan = current_plan(self._xadapt_owner)
         prefixes = plan.prefixes(self._xadapt_site) if plan is not None else []
-        if not prefixes:
-            return super().forward(hidden_states, attention_mask, past_key_values, **kwargs)
         implementation = self.config._attn_implementation
-        if implementation not in ("sdpa", "eager") or past_key_values is not None:
+        supported = implementation in ("sdpa", "eager") and past_key_values is None
+        own_dropout = self.training and self.dropout.p > 0 and hidden_states.is_cpu and supported
+        if not prefixes and not own_dropout:
+            return super().forward(hidden_states, attention_mask, past_key_values, **kwargs)
+        if not supported:
             raise XadaptError(
                 f"prefix tuning needs attn_implementation 'sdpa' or 'eager' and no cache (got {implementation!r}); "
                 "load the model with attn_implementation='sdpa'"
@@ -103,18 +111,32 @@ class _SelfAttention:
             key = torch.cat([prefix_key.expand(batch, -1, -1, -1), key], dim=2)
             value = torch.cat([prefix_value.expand(batch, -1, -1, -1), value], dim=2)
             attention_mask = _attend_to_prefix(attention_mask, prefix_key.shape[1])
-        attention = ALL_ATTENTION_FUNCTIONS.get_interface(implementation, eager_attention_forward)
-        out, weights = attention(
-            self,
-            query,
-            key,
-            value,
-            attention_mask,
-            dropout=0.0 if not self.training else self.dropout.p,
-            scaling=self.scaling,
-            **kwargs,
-        )
+        if own_dropout:
+            out, weights = attention_with_dropout(query, key, value, attention_mask, self.scaling, self.dropout.p)
+        else:
+            attention = ALL_ATTENTION_FUNCTIONS.get_interface(implementation, eager_attention_forward)
+            out, weights = attention(
+                self,
+                query,
+                key,
+                value,
+                attention_mask,
+                dropout=0.0 if not self.training else self.dropout.p,
+                scaling=self.scaling,
+                **kwargs,
+            )
         return out.reshape(*input_shape, -1).contiguous(), weights
+
+
+def attention_with_dropout(query, key, value, mask, scaling: float, p: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eager attention ([batch, heads, length, head_dim] inputs) with `dropout` on the probabilities.
+
+    `mask` is what transformers hands either implementation: boolean (True attends) or additive."""
+    scores = torch.matmul(query, key.transpose(2, 3)) * scaling
+    if mask is not None:
+        scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min) if mask.dtype == torch.bool else scores + mask
+    weights = dropout(torch.softmax(scores, dim=-1), p, True)
+    return torch.matmul(weights, value).transpose(1, 2).contiguous(), weights
 
 
 def _attend_to_prefix(mask: torch.Tensor | None, length: int) -> torch.Tensor | None:
@@ -154,6 +176,7 @@ def inject(encoder: nn.Module, owner: object) -> None:
             _patch(projection, _Projection, owner, (i, matrix))
     encoder.embeddings._xadapt_owner = owner
     encoder.embeddings.register_forward_hook(_invertible_hook)
+    use_fast_dropout(encoder)
 
 
 def _invertible_hook(module: nn.Module, args, output: torch.Tensor) -> torch.Tensor:

@@ -17,6 +17,7 @@ from torch import nn
 
 from xadapt.adapters.base import AdapterModule
 from xadapt.adapters.config import AdapterConfig, ModelFacts, check_layers, option
+from xadapt.adapters.dropout import Dropout
 from xadapt.errors import XadaptError
 
 MATRICES = ("q", "k", "v")
@@ -52,7 +53,7 @@ class LoRADelta(nn.Module):
         self.lora_B = nn.Parameter(torch.zeros(d_out, config.r))
         nn.init.kaiming_uniform_(self.lora_A, a=math.sqrt(5))
         self.scaling = config.alpha / config.r
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = Dropout(config.dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.dropout(x) @ self.lora_A.t() @ self.lora_B.t() * self.scaling

@@ -19,6 +19,7 @@ from torch import nn
 from xadapt.adapters.base import AdapterModule
 from xadapt.adapters.bottleneck import ParBnConfig, build_blocks
 from xadapt.adapters.config import AdapterConfig, ModelFacts, check_layers, check_non_linearity, option
+from xadapt.adapters.dropout import Dropout
 from xadapt.adapters.layers import MLP
 from xadapt.errors import XadaptError
 
@@ -82,7 +83,7 @@ class PrefixGenerator(nn.Module):
             config.non_linearity,
             identity_init=False,
         )
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = Dropout(config.dropout)
 
     def slot(self, layer: int) -> int | None:
         return self.slots.get(layer)

@@ -1,8 +1,9 @@
-"""Pieces every CLI command shares: the console and the user-error guard."""
+"""Pieces every CLI command shares: the console, progress messages and the user-error guard."""
 
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 import typer
@@ -21,6 +22,17 @@ console = Console()
 err_console = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable)
+
+
+@contextmanager
+def status(message: str) -> Iterator[Callable[[str], None]]:
+    """A spinner showing `message` on a terminal, plain lines in a log or pipe; yields the function that updates it."""
+    if console.is_terminal:
+        with console.status(message) as spinner:
+            yield spinner.update
+    else:
+        console.print(message)
+        yield console.print
 
 
 def user_errors(fn: F) -> F:

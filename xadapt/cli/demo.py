@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from xadapt.cli.common import console, user_errors
+from xadapt.cli.common import console, status, user_errors
 from xadapt.cli.train import DataOption, ModelOption
 from xadapt.errors import XadaptError
 from xadapt.models import DEFAULT_MODEL
@@ -28,13 +28,13 @@ def demo_command(
     if quickstart:
         from xadapt.demo.quickstart import quickstart as train_quickstart
 
-        with console.status("quickstart: training what the demo serves (a few minutes, once) ...") as status:
-            root = train_quickstart(model, data_dir, on_run=lambda run: status.update(
+        with status("quickstart: training what the demo serves (a few minutes, once) ...") as update:
+            root = train_quickstart(model, data_dir, on_run=lambda run: update(
                 f"quickstart: training {run.method} on {run.task} {run.train_lang} (language adapters first, if needed) ..."))
         console.print(f"[green]quickstart runs:[/] {root}")
     from xadapt.demo.app import serve
 
-    with console.status("loading the model and every adapter ..."):
+    with status("loading the model and every adapter ..."):
         demo = serve(runs if runs is not None else [Path("runs")], adapters, model, host, port, data_dir)
     console.print(f"[green]demo:[/] {demo.local_url}  (Ctrl+C stops it)")
     demo.block_thread()

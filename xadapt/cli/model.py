@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from xadapt.cli.common import console, user_errors
+from xadapt.cli.common import console, status, user_errors
 from xadapt.models import DEFAULT_MODEL, PACKAGED_MODELS, resolve_model
 from xadapt.settings import models_dir
 
@@ -20,7 +20,7 @@ def prepare_command(
     ] = DEFAULT_MODEL,
 ) -> None:
     """Make a model ready for offline use (converts the packaged default once) and print its directory."""
-    with console.status(f"preparing {name} ..."):
+    with status(f"preparing {name} ..."):
         path = resolve_model(name)
     console.print(f"[green]ready:[/] {name} -> {path}")
 
@@ -33,9 +33,9 @@ def list_command() -> None:
     for column in ("name", "kind", "status", "description / path"):
         table.add_column(column)
     for spec in PACKAGED_MODELS.values():
-        status = "[green]prepared[/]" if spec.is_prepared() else "not prepared (`xadapt model prepare`)"
+        state = "[green]prepared[/]" if spec.is_prepared() else "not prepared (`xadapt model prepare`)"
         default = " (default)" if spec.name == DEFAULT_MODEL else ""
-        table.add_row(spec.name + default, f"packaged ({spec.package}=={spec.version})", status, spec.description)
+        table.add_row(spec.name + default, f"packaged ({spec.package}=={spec.version})", state, spec.description)
     if models_dir().is_dir():
         for path in sorted(models_dir().iterdir()):
             if path.name not in PACKAGED_MODELS and (path / "config.json").is_file():

@@ -7,7 +7,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from xadapt.cli.common import console, user_errors
+from xadapt.cli.common import console, status, user_errors
 from xadapt.study.report import load_frame, score_overview, write_report
 
 
@@ -29,7 +29,7 @@ def report_command(
     ],
 ) -> None:
     """Write OUT/report.md and OUT/plots/, then print mean scores per method, size and language pair."""
-    with console.status(f"writing the report for {out} ..."):
+    with status(f"writing the report for {out} ..."):
         path = write_report(out)
     print_overview(out)
     console.print(f"[green]report:[/] {path}")

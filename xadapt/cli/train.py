@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from xadapt.cli.common import console, user_errors
+from xadapt.cli.common import console, status, user_errors
 from xadapt.errors import XadaptError
 from xadapt.models import DEFAULT_MODEL
 
@@ -47,7 +47,7 @@ def train_command(
     if out.is_file() or (out.is_dir() and any(out.iterdir()) and not (out / RUN_FILE).is_file()):
         raise XadaptError(f"--out {out} exists and is not a run directory; its contents would be replaced. Choose a new --out")
     run = TaskRun(method, study.task, study.lang, tuple(study.targets), samples, rate, seed, epochs)
-    with console.status(f"training {method} on {study.task} {study.lang} ({samples} examples) ..."):
+    with status(f"training {method} on {study.task} {study.lang} ({samples} examples) ..."):
         records = execute_run(RunContext(study, data_dir), run, study_id="single", artifacts=out)
     (out / "metrics.json").write_text(json.dumps(records, indent=2) + "\n", encoding="utf-8")
     table = Table(title=f"{method} on {study.task}, trained on {study.lang} ({samples} examples)")
@@ -84,7 +84,7 @@ def train_lang_command(
     settings = replace(settings, **{name: value for name, value in given.items() if value is not None})
     code = normalize_lang(lang)
     model_dir = resolve_model(model)
-    with console.status(f"training the {code} language adapter ({settings.steps} steps) ..."):
+    with status(f"training the {code} language adapter ({settings.steps} steps) ..."):
         path = train_language_adapter(model_dir, AutoTokenizer.from_pretrained(model_dir), code, settings, data_dir)
     facts = json.loads((path / DONE).read_text(encoding="utf-8"))
     console.print(

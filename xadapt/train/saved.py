@@ -1,7 +1,7 @@
 """Load what a run saved (`run.json` + adapter or fine-tuned model + head) for evaluation or inference."""
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from xadapt.adapters import AdapterModel, Stack
@@ -39,6 +39,8 @@ def load_run(directory: Path, extra_language_adapters: dict[str, Path] | None = 
     facts = json.loads((directory / RUN_FILE).read_text(encoding="utf-8"))
     if facts["method"] == "finetune":
         model = AdapterModel.from_pretrained(directory / "model")
+        # the head was saved beside the base model this one was fine-tuned from: the same lineage, no warning
+        model.facts = replace(model.facts, name=facts["base_model"])
     else:
         model = AdapterModel.from_pretrained(facts["base_model"])
         model.load_adapter(directory / "adapter", name=TASK)

@@ -1,7 +1,7 @@
 """Train one task run — full fine-tuning, a task adapter, or MAD-X — and evaluate it.
 
-The training loop is transformers' `Trainer` (dynamic padding, length-grouped batches, linear
-warm-up and decay). After every epoch the model is evaluated on the training language's dev
+The training loop is transformers' `Trainer` (dynamic padding, batches of similar length in random
+order from `xadapt.train.sampling`, linear warm-up and decay). After every epoch the model is evaluated on the training language's dev
 split (loss and task metric: the learning curve), and the trainable weights of the best epoch
 are kept in memory, so the final test evaluation can report both the best-dev-epoch score and
 the last-epoch score without a second training run.
@@ -21,6 +21,7 @@ from transformers.trainer_callback import PrinterCallback
 from xadapt.adapters import AdapterModel, Stack
 from xadapt.errors import XadaptError
 from xadapt.train.evaluate import Evaluation
+from xadapt.train.sampling import LengthBucketSampler, example_length
 
 TASK = "task"  # name of the task adapter and head inside a run's AdapterModel
 
@@ -136,7 +137,6 @@ def train(
             lr_scheduler_type="linear",
             seed=settings.seed,
             data_seed=settings.seed,
-            train_sampling_strategy="group_by_length",
             eval_strategy="no",
             save_strategy="no",
             logging_strategy="steps",
@@ -149,7 +149,7 @@ def train(
             bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
         )
         tracker = _EpochEvaluation(composed, dev_score, metric, on_epoch) if dev_score is not None else None
-        trainer = Trainer(
+        trainer = _LengthBucketTrainer(
             model=composed, args=args, train_dataset=train_set, data_collator=collator,
             callbacks=[*([tracker] if tracker else []), *callbacks],
         )
@@ -157,6 +157,16 @@ def train(
         start = time.perf_counter()
         trainer.train()
         return tracker, time.perf_counter() - start
+
+
+class _LengthBucketTrainer(Trainer):
+    """`Trainer` drawing its training batches with `LengthBucketSampler` (similar lengths, random order)."""
+
+    def _get_train_sampler(self, train_dataset=None):
+        dataset = train_dataset if train_dataset is not None else self.train_dataset
+        lengths = [example_length(dataset[i]) for i in range(len(dataset))]
+        seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
+        return LengthBucketSampler(lengths, self.args.train_batch_size, seed)
 
 
 def seeded(seed: int) -> None:
