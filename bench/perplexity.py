@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from transformers import AutoTokenizer
@@ -31,10 +31,10 @@ def main(argv: list[str]) -> None:
     model_dir = resolve_model(DEFAULT_MODEL)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     result = {"settings": asdict(settings)}
-    for name, corpus_vocabulary in (("full", False), ("corpus", True)):
+    for vocabulary in ("full", "corpus"):
         seeded(0)
-        folder = train_language_adapter(model_dir, tokenizer, LANG, settings, corpus_vocabulary=corpus_vocabulary)
-        result[name] = json.loads((Path(folder) / DONE).read_text(encoding="utf-8"))
+        folder = train_language_adapter(model_dir, tokenizer, LANG, replace(settings, output_vocabulary=vocabulary))
+        result[vocabulary] = json.loads((Path(folder) / DONE).read_text(encoding="utf-8"))
     Path(spec["out"]).write_text(json.dumps(result, indent=2), encoding="utf-8")
 
 

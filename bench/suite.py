@@ -36,8 +36,9 @@ class Scale:
 
 
 FULL = Scale(
-    "full", {"mlm": 48, "tagging": 192, "evaluation": 512}, 4096,
-    sweep={"sizes": [100], "eval_limit": 100, "dev_limit": 50, "language_adapter": {"steps": 10, "head_steps": 10}},
+    "full", {"mlm": 48, "tagging": 160, "evaluation": 384}, 4096,
+    sweep={"sizes": [100], "eval_limit": 100, "dev_limit": 50,
+           "language_adapter": {"steps": 10, "head_steps": 10, "heldout_sentences": 100}},
     sweep_reps=1,
     perplexity={"steps": 40, "head_steps": 20, "heldout_sentences": 100},
 )

@@ -220,3 +220,14 @@ def test_train_lang_prints_perplexity_before_and_after(env):
     done = list(env.home.glob("language_adapters/*/sw-*/language_adapter.json"))
     facts = next(json.loads(p.read_text()) for p in done if json.loads(p.read_text())["settings"]["steps"] == 2)
     assert facts["settings"]["head_steps"] == 2 and Path(facts["mlm_head"]).is_dir()
+
+
+def test_train_lang_with_the_corpus_vocabulary_caches_a_second_adapter(env):
+    output, _ = _invoke("train-lang", "--lang", "sw", "--steps", "2", "--head-steps", "2", "--output-vocabulary", "corpus",
+                        "--model", env.model, "--data-dir", env.data)
+    scored = re.search(r"trained scoring the ([0-9,]+) tokens of the sw corpus", output)
+    assert scored, output
+    folder = next(p.parent for p in env.home.glob("language_adapters/*/sw-*-corpus-vocabulary/language_adapter.json"))
+    facts = json.loads((folder / "language_adapter.json").read_text())
+    assert facts["settings"]["output_vocabulary"] == "corpus"
+    assert facts["output_vocabulary"] == int(scored.group(1).replace(",", "")) < 250_002

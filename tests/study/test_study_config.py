@@ -71,6 +71,7 @@ def test_targets_default_to_the_target_language():
         ({"language_adapter": {"steps": 0}}, "language_adapter.steps must be a positive number"),
         ({"language_adapter": {"lr": None}}, "language_adapter.lr must be a positive number"),
         ({"language_adapter": {"stpes": 10}}, "unknown language_adapter settings ['stpes']"),
+        ({"language_adapter": {"output_vocabulary": "words"}}, "output_vocabulary must be one of full, corpus, got 'words'"),
     ],
 )
 def test_bad_values_raise_a_user_error(values, message):
@@ -90,6 +91,11 @@ def test_from_dict_refuses_unknown_keys_and_names_the_known_ones():
 def test_from_dict_builds_nested_language_adapter_settings():
     study = StudyConfig.from_dict({"language_adapter": {"steps": 3, "heldout_sentences": 16}})
     assert study.language_adapter == LanguageAdapterSettings(steps=3, heldout_sentences=16)
+
+
+def test_a_study_file_chooses_the_language_adapters_output_vocabulary():
+    study = StudyConfig.from_dict({"language_adapter": {"output_vocabulary": "corpus", "steps": "20"}})
+    assert study.language_adapter == LanguageAdapterSettings(steps=20, output_vocabulary="corpus")
 
 
 def test_yaml_style_rates_written_without_a_dot_are_numbers():

@@ -174,6 +174,13 @@ def test_cli_lang_adapter_steps_must_be_positive(real_data, tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+def test_cli_lang_adapter_vocabulary_names_the_choices(real_data, tmp_path):
+    result = CliRunner().invoke(app, ["sweep", "--data-dir", str(real_data), "--out", str(tmp_path / "o"), "--lang-adapter-vocabulary", "words"])
+    assert result.exit_code == 2
+    assert "--lang-adapter-vocabulary" in result.output and "'full'" in result.output and "'corpus'" in result.output
+    assert not (tmp_path / "o").exists()
+
+
 def test_cli_flags_given_explicitly_beat_the_study_file(real_data, tmp_path):
     """A study file names sib200; `--task wikiann --samples 5000` must be what is checked (and refused)."""
     config = tmp_path / "study.yaml"

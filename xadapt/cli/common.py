@@ -4,6 +4,7 @@ import functools
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from enum import Enum
 from typing import TypeVar
 
 import typer
@@ -22,6 +23,19 @@ console = Console()
 err_console = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable)
+
+
+class OutputVocabulary(str, Enum):
+    """What a language adapter's MLM head scores while it trains (`LanguageAdapterSettings.output_vocabulary`)."""
+
+    full = "full"
+    corpus = "corpus"
+
+
+OUTPUT_VOCABULARY_HELP = (
+    "What the MLM head scores while a language adapter trains: the full vocabulary, or only the tokens of the "
+    "language's training text (about 1.5x faster steps, higher held-out perplexity)."
+)
 
 
 @contextmanager

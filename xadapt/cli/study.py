@@ -8,7 +8,7 @@ import typer
 import yaml
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from xadapt.cli.common import console, user_errors
+from xadapt.cli.common import OUTPUT_VOCABULARY_HELP, OutputVocabulary, console, user_errors
 from xadapt.errors import XadaptError
 from xadapt.study.config import StudyConfig
 
@@ -77,6 +77,7 @@ def sweep_command(
     config: Annotated[Path | None, typer.Option(help="A study YAML (configs/studies/*.yaml); flags given explicitly override it.")] = None,
     paper: Annotated[bool, typer.Option("--paper", help="Full protocol for GPU machines: 20 epochs, all eval data, long language-adapter training.")] = False,
     lang_adapter_steps: Annotated[int | None, typer.Option(min=1, help="MLM steps per MAD-X language adapter (default: the profile's; few steps make a quick trial run).")] = None,
+    lang_adapter_vocabulary: Annotated[OutputVocabulary | None, typer.Option(help=OUTPUT_VOCABULARY_HELP + " Default: the study's (full).")] = None,
 ) -> None:
     """Run a study: sizes x methods x learning rates x seeds, in-language and zero-shot, then write the report."""
     from dataclasses import replace
@@ -105,6 +106,8 @@ def sweep_command(
         study = study.paper_profile()
     if lang_adapter_steps is not None:
         study.language_adapter = replace(study.language_adapter, steps=lang_adapter_steps)
+    if lang_adapter_vocabulary is not None:
+        study.language_adapter = replace(study.language_adapter, output_vocabulary=lang_adapter_vocabulary.value)
     StudyConfig.__post_init__(study)
     out = out or Path("runs") / f"{study.task}-{study.lang}"
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from xadapt.cli.common import console, status, user_errors
+from xadapt.cli.common import OUTPUT_VOCABULARY_HELP, OutputVocabulary, console, status, user_errors
 from xadapt.errors import XadaptError
 from xadapt.models import DEFAULT_MODEL
 
@@ -67,6 +67,7 @@ def train_lang_command(
     lang: Annotated[str, typer.Option(help="Language of the raw text.")] = "sw",
     steps: Annotated[int | None, typer.Option(min=1, help="Optimiser steps (default: the CPU profile's).")] = None,
     head_steps: Annotated[int | None, typer.Option(min=1, help="Steps fitting the shared MLM head, once per model, for models without one (default: the CPU profile's).")] = None,
+    output_vocabulary: Annotated[OutputVocabulary, typer.Option(help=OUTPUT_VOCABULARY_HELP)] = OutputVocabulary.full,
     model: ModelOption = DEFAULT_MODEL,
     data_dir: DataOption = None,
 ) -> None:
@@ -79,7 +80,7 @@ def train_lang_command(
     from xadapt.models import resolve_model
     from xadapt.train.language import DONE, LanguageAdapterSettings, train_language_adapter
 
-    settings = LanguageAdapterSettings()
+    settings = LanguageAdapterSettings(output_vocabulary=output_vocabulary.value)
     given = {"steps": steps, "head_steps": head_steps}
     settings = replace(settings, **{name: value for name, value in given.items() if value is not None})
     code = normalize_lang(lang)
@@ -91,6 +92,8 @@ def train_lang_command(
         f"[green]{code} language adapter:[/] {path}\n  held-out perplexity {facts['perplexity_before']:.1f} → "
         f"{facts['perplexity_after']:.1f} ({facts['train_sentences']} sentences, {facts['trainable_params']:,} trainable parameters)"
     )
+    if facts.get("output_vocabulary"):
+        console.print(f"  trained scoring the {facts['output_vocabulary']:,} tokens of the {code} corpus (perplexity: whole vocabulary)")
 
 
 @user_errors

@@ -46,8 +46,12 @@ class StudyConfig:
             unknown = set(self.language_adapter) - known
             if unknown:
                 raise XadaptError(f"unknown language_adapter settings {sorted(unknown)}; known: {sorted(known)}")
-            self.language_adapter = LanguageAdapterSettings(**{k: _number(v) for k, v in self.language_adapter.items()})
+            self.language_adapter = LanguageAdapterSettings(
+                **{k: v if k == "output_vocabulary" else _number(v) for k, v in self.language_adapter.items()}
+            )
         for name, value in asdict(self.language_adapter).items():
+            if name == "output_vocabulary":
+                continue  # a choice, checked by LanguageAdapterSettings
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
                 raise XadaptError(f"language_adapter.{name} must be a positive number, got {value!r}")
         if self.lrs is not None:

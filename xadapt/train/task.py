@@ -11,6 +11,7 @@ import math
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import torch
@@ -20,6 +21,7 @@ from transformers.trainer_callback import PrinterCallback
 
 from xadapt.adapters import AdapterModel, Stack
 from xadapt.errors import XadaptError
+from xadapt.train.embedding_rows import CompactWordEmbedding, token_ids_of, trainable_state, used_rows_only
 from xadapt.train.evaluate import Evaluation
 from xadapt.train.sampling import LengthBucketSampler, example_length
 
@@ -107,7 +109,7 @@ class _EpochEvaluation(TrainerCallback):
         self.curve.append(point)
         if self.best_state is None or point["dev_score"] > self.curve[self.best_epoch - 1]["dev_score"]:
             self.best_epoch = epoch
-            self.best_state = {n: p.detach().clone() for n, p in self.composed.named_parameters() if p.requires_grad}
+            self.best_state = trainable_state(self.composed)
         self.on_epoch({**point, "epochs": args.num_train_epochs})
 
 
@@ -149,18 +151,45 @@ def train(
             bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
         )
         tracker = _EpochEvaluation(composed, dev_score, metric, on_epoch) if dev_score is not None else None
-        trainer = _LengthBucketTrainer(
-            model=composed, args=args, train_dataset=train_set, data_collator=collator,
-            callbacks=[*([tracker] if tracker else []), *callbacks],
-        )
-        trainer.remove_callback(PrinterCallback)  # it prints every log dict; callers show their own progress
-        start = time.perf_counter()
-        trainer.train()
-        return tracker, time.perf_counter() - start
+        rows = _used_embedding_rows(composed, train_set)
+        with used_rows_only(composed.model.encoder, rows) if rows is not None else nullcontext() as compact:
+            trainer = _TaskTrainer(
+                model=composed, args=args, train_dataset=train_set, data_collator=collator,
+                callbacks=[*([tracker] if tracker else []), *callbacks], compact_embedding=compact,
+            )
+            trainer.remove_callback(PrinterCallback)  # it prints every log dict; callers show their own progress
+            start = time.perf_counter()
+            trainer.train()
+            return tracker, time.perf_counter() - start
 
 
-class _LengthBucketTrainer(Trainer):
-    """`Trainer` drawing its training batches with `LengthBucketSampler` (similar lengths, random order)."""
+def _used_embedding_rows(composed: ComposedModel, train_set) -> torch.Tensor | None:
+    """The token ids whose word-embedding rows full fine-tuning trains (`xadapt.train.embedding_rows`), with padding.
+
+    None, and the whole matrix trains as usual, when the word embeddings are frozen or the head
+    is a masked-LM head (its tied decoder reads every row)."""
+    model = composed.model
+    embedding = model.encoder.get_input_embeddings()
+    if not embedding.weight.requires_grad or model.heads[composed.head].kind == "masked_lm":
+        return None
+    padding = {model.encoder.config.pad_token_id, embedding.padding_idx} - {None}
+    return token_ids_of(train_set, padding)
+
+
+class _TaskTrainer(Trainer):
+    """`Trainer` drawing its training batches with `LengthBucketSampler` (similar lengths, random order), and
+    telling a `CompactWordEmbedding` about each optimiser step (the decay of the rows it does not train)."""
+
+    def __init__(self, *args, compact_embedding: CompactWordEmbedding | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.compact_embedding = compact_embedding
+
+    def create_optimizer(self, model=None):
+        fresh = self.optimizer is None
+        optimizer = super().create_optimizer(model)
+        if fresh and self.compact_embedding is not None:
+            self.compact_embedding.follow(optimizer)
+        return optimizer
 
     def _get_train_sampler(self, train_dataset=None):
         dataset = train_dataset if train_dataset is not None else self.train_dataset
