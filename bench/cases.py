@@ -70,9 +70,9 @@ CASES = (
         notes="every row padded to the longest example; the same collator on both sides",
     ),
     Case(
-        "task_pipeline", "Task adapter (`seq_bn`), WikiANN sw, each tool's default pipeline", ADAPTERS, "tagging",
+        "task_pipeline", "Task adapter (`seq_bn`), WikiANN sw, each tool's default pipeline", ADAPTERS, "pipeline",
         Workload(("seq_bn",), "tagging", num_labels()), "adapter", padding="dynamic",
-        notes="xadapt: dynamic padding + length-bucketed batches in random order; adapters (run_ner.py defaults): dynamic padding, random order",
+        notes="320 sentences; xadapt: dynamic padding + length-bucketed batches in random order; adapters (run_ner.py defaults): dynamic padding, random order",
     ),
     Case(
         "lora", "LoRA (r 8, alpha 8, query + value), WikiANN sw, identical padding", PEFT, "tagging",

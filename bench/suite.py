@@ -36,14 +36,14 @@ class Scale:
 
 
 FULL = Scale(
-    "full", {"mlm": 48, "tagging": 160, "evaluation": 384}, 4096,
+    "full", {"mlm": 48, "tagging": 160, "pipeline": 320, "evaluation": 384}, 4096,
     sweep={"sizes": [100], "eval_limit": 100, "dev_limit": 50,
            "language_adapter": {"steps": 10, "head_steps": 10, "heldout_sentences": 100}},
     sweep_reps=1,
     perplexity={"steps": 40, "head_steps": 20, "heldout_sentences": 100},
 )
 QUICK = Scale(
-    "quick", {"mlm": 16, "tagging": 32, "evaluation": 64}, 1024,
+    "quick", {"mlm": 16, "tagging": 32, "pipeline": 32, "evaluation": 64}, 1024,
     sweep={"sizes": [16], "methods": ["madx"], "source": None, "eval_limit": 16, "dev_limit": 16,
            "language_adapter": {"steps": 2, "head_steps": 2, "heldout_sentences": 16}},
     sweep_reps=1,

@@ -28,6 +28,9 @@ class Workloads:
 
     mlm: Path  # masked Swahili raw text, every row max_length real tokens
     tagging: Path  # WikiANN sw training examples
+    # a study-sized WikiANN sw training set (sweeps train on 100, 300 and 1000 sentences): what a
+    # batch sampler saves depends on how many sentences it can sort, so the pipelines get more
+    pipeline: Path
     evaluation: Path  # WikiANN sw test examples, shortest first (as xadapt's evaluate orders them)
 
 
@@ -75,11 +78,12 @@ def tagged(path: Path, tokenizer, split: str, examples: int, max_length: int, da
 
 
 def build(directory: Path, tokenizer, sizes: dict[str, int], max_length: int, data_dir=None) -> Workloads:
-    """Write the three workloads into `directory`; `sizes` gives each one's number of examples."""
+    """Write the workloads into `directory`; `sizes` gives each one's number of examples."""
     directory.mkdir(parents=True, exist_ok=True)
     return Workloads(
         mlm=masked_text(directory / "mlm.safetensors", tokenizer, sizes["mlm"], LanguageAdapterSettings(), data_dir),
         tagging=tagged(directory / "tagging.safetensors", tokenizer, "train", sizes["tagging"], max_length, data_dir),
+        pipeline=tagged(directory / "pipeline.safetensors", tokenizer, "train", sizes["pipeline"], max_length, data_dir),
         evaluation=tagged(
             directory / "evaluation.safetensors", tokenizer, "test", sizes["evaluation"], max_length, data_dir, sort=True
         ),

@@ -1,10 +1,12 @@
 """Train one task run — full fine-tuning, a task adapter, or MAD-X — and evaluate it.
 
 The training loop is transformers' `Trainer` (dynamic padding, batches of similar length in random
-order from `xadapt.train.sampling`, linear warm-up and decay). After every epoch the model is evaluated on the training language's dev
-split (loss and task metric: the learning curve), and the trainable weights of the best epoch
-are kept in memory, so the final test evaluation can report both the best-dev-epoch score and
-the last-epoch score without a second training run.
+order from `xadapt.train.sampling`, linear warm-up and decay, AdamW). Full fine-tuning trains only
+the word-embedding rows the training set uses, with dense AdamW's result
+(`xadapt.train.embedding_rows`). After every epoch the model is evaluated on the training
+language's dev split (loss and task metric: the learning curve), and the trainable weights of the
+best epoch are kept in memory, so the final test evaluation can report both the best-dev-epoch
+score and the last-epoch score without a second training run.
 """
 
 import math
