@@ -1,6 +1,6 @@
 """`python -m bench`: xadapt side by side with the tools a user would pick instead.
 
-    python -m bench                       # every timed case and the sweep, 3 repetitions (about 20 min on 2 CPU cores)
+    python -m bench                       # every timed case and the sweep, 3 repetitions (about 17 min on 2 CPU cores)
     python -m bench --cases perplexity    # what the MLM head's corpus vocabulary costs in perplexity (about 4 min)
     python -m bench --quick               # tiny workloads, 1 repetition: checks that everything still runs
     python -m bench --cases mlm,lora --reps 5

@@ -10,6 +10,7 @@ import pytest
 
 from xadapt.errors import XadaptError
 from xadapt.study.config import DEFAULT_LRS, TASK_METHODS, StudyConfig
+from xadapt.study.results import study_id
 from xadapt.train.language import LanguageAdapterSettings
 
 
@@ -96,6 +97,17 @@ def test_from_dict_builds_nested_language_adapter_settings():
 def test_a_study_file_chooses_the_language_adapters_output_vocabulary():
     study = StudyConfig.from_dict({"language_adapter": {"output_vocabulary": "corpus", "steps": "20"}})
     assert study.language_adapter == LanguageAdapterSettings(steps=20, output_vocabulary="corpus")
+
+
+def test_manifests_name_the_output_vocabulary_only_when_it_is_not_the_full_one():
+    """Sweeps started before the setting existed must keep their study id (and madx runs their ids)."""
+    default = StudyConfig(targets=["sw"])
+    assert "output_vocabulary" not in default.to_dict()["language_adapter"]
+    corpus = StudyConfig(targets=["sw"], language_adapter=LanguageAdapterSettings(output_vocabulary="corpus"))
+    assert corpus.to_dict()["language_adapter"]["output_vocabulary"] == "corpus"
+    assert study_id(corpus.to_dict()) != study_id(default.to_dict())
+    for study in (default, corpus):
+        assert StudyConfig.from_dict(study.to_dict()) == study
 
 
 def test_yaml_style_rates_written_without_a_dot_are_numbers():

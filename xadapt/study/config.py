@@ -102,7 +102,7 @@ class StudyConfig:
         return list(self.targets or [self.lang])
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "language_adapter": self.language_adapter.identity()}
 
     @classmethod
     def from_dict(cls, values: dict) -> "StudyConfig":

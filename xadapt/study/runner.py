@@ -117,7 +117,7 @@ def run_key(context: RunContext, run: TaskRun) -> str:
     facts = {**asdict(run), "model": context.identity["fingerprint"], "max_length": study.max_length,
              "batch_size": study.batch_size, "eval_limit": study.eval_limit, "dev_limit": study.dev_limit}
     if run.method == "madx":
-        facts["language_adapter"] = asdict(study.language_adapter)
+        facts["language_adapter"] = study.language_adapter.identity()
     return run_id(facts)
 
 

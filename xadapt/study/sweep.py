@@ -23,10 +23,12 @@ from xadapt.study.runner import RunContext, execute_run, run_key
 from xadapt.train.language import DONE, cache_dir, needs_head_fit
 
 # Measured on this project's 2-core CPU machines (multilingual-e5-small, WikiANN sw and en
-# sentences, batch 8, nothing else running; the default sweep of 2026-11-23): seconds per training
-# example-epoch, per evaluated example, per masked-LM step (16 x 64 tokens, perplexities included)
-# and per run for loading, drift and bookkeeping. Only for the printed estimate.
-SECONDS_PER_EXAMPLE = {"finetune": 0.105, "madx": 0.057, "default": 0.05}
+# sentences, batch 8, nothing else running; the default sweeps of 2026-11-23, the training rates
+# from the one after length-bucketed batches and row-sparse fine-tuning): seconds per training
+# example-epoch (per-epoch dev evaluation included), per evaluated example, per masked-LM step
+# (16 x 64 tokens, perplexities included) and per run for loading, drift and bookkeeping. Only for
+# the printed estimate.
+SECONDS_PER_EXAMPLE = {"finetune": 0.061, "madx": 0.051, "default": 0.045}
 SECONDS_PER_EVAL_EXAMPLE = 0.015
 SECONDS_PER_MLM_STEP = 2.3
 SECONDS_PER_HEAD_STEP = 2.0  # fitting the shared MLM head: the whole forward pass, gradients only in the head

@@ -20,7 +20,7 @@ interrupted training never leaves a folder that looks finished.
 import hashlib
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -63,6 +63,14 @@ class LanguageAdapterSettings:
                 f"output_vocabulary must be one of {', '.join(OUTPUT_VOCABULARIES)}, got {self.output_vocabulary!r}"
             )
 
+    def identity(self) -> dict:
+        """The settings as study manifests and run ids record them: the output vocabulary only when it is
+        not the full one, so studies, runs and adapters recorded before the setting existed keep their ids."""
+        values = asdict(self)
+        if values["output_vocabulary"] == "full":
+            del values["output_vocabulary"]
+        return values
+
 
 OUTPUT_VOCABULARIES = ("full", "corpus")
 
@@ -75,8 +83,7 @@ def cache_dir(model_dir: Path, lang: str, settings: LanguageAdapterSettings) -> 
 
     The output vocabulary is a suffix rather than part of the hash, so adapters cached before
     the setting existed (all trained over the full vocabulary) keep their folders."""
-    numbers = {name: value for name, value in asdict(settings).items() if name != "output_vocabulary"}
-    facts = json.dumps(numbers, sort_keys=True).encode()
+    facts = json.dumps(replace(settings, output_vocabulary="full").identity(), sort_keys=True).encode()
     suffix = "" if settings.output_vocabulary == "full" else f"-{settings.output_vocabulary}-vocabulary"
     key = f"{lang}-{hashlib.sha256(facts).hexdigest()[:10]}{suffix}"
     return xadapt_home() / "language_adapters" / model_identity(model_dir)["fingerprint"] / key
