@@ -4,9 +4,9 @@ import pytest
 import torch
 from adapter_helpers import make_inputs, randomize, tiny_model
 
-from xadapt.adapters import inject
+from xadapt.adapters import attention
 from xadapt.adapters.dropout import Dropout, dropout
-from xadapt.adapters.inject import attention_with_dropout
+from xadapt.adapters.attention import attention_with_dropout
 
 
 def test_elements_are_kept_with_probability_one_minus_p_and_scaled():
@@ -51,7 +51,7 @@ def test_attention_with_dropout_at_rate_zero_equals_sdpa(boolean_mask):
 
 def test_the_encoders_dropouts_are_replaced_and_training_with_nothing_dropped_equals_eval(family, monkeypatch):
     calls = []
-    monkeypatch.setattr(inject, "attention_with_dropout", lambda *args: calls.append(1) or attention_with_dropout(*args))
+    monkeypatch.setattr(attention, "attention_with_dropout", lambda *args: calls.append(1) or attention_with_dropout(*args))
     model = tiny_model(family)
     randomize(model.encoder)
     assert not [m for m in model.encoder.modules() if type(m) is torch.nn.Dropout]

@@ -181,7 +181,9 @@ def test_new_parts_follow_the_model_mode():
 
 def test_gradient_checkpointing_is_refused_while_training():
     model = tiny_model()
-    model.encoder.activation_checkpointing_enable()
+    # transformers 5.x renamed gradient_checkpointing_enable (still there, deprecated) to activation_checkpointing_enable
+    enable = getattr(model.encoder, "activation_checkpointing_enable", None) or model.encoder.gradient_checkpointing_enable
+    enable()
     model.train()
     with pytest.raises(XadaptError, match="checkpointing is not supported"):
         model(**make_inputs())

@@ -29,7 +29,11 @@ from xadapt.adapters.composition import from_data, to_data
 REPO = Path(__file__).resolve().parents[2]
 PEER_SIDE = Path(__file__).with_name("peer_side.py")
 SETUP = "bash tests/peer/setup_peer_env.sh"
-TOLERANCE = 1e-5
+# Bottleneck methods, LoRA, Stack and the MLM head compute the peer's exact operations in the same
+# order: bit-identical. Prefix tuning, MAM and AdapterFusion reach the same function through a
+# differently ordered softmax / matmul chain: within float32 rounding.
+EXACT = 0.0
+ROUNDING = 2e-6
 RANDOM_STD = 0.05  # same scale as peer_side.RANDOM_STD: adapters far enough from identity
 TINY = dict(vocab_size=100, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64)
 CONFIG_KEYS = (
@@ -56,6 +60,7 @@ class Case:
     directions: tuple[str, ...] = ("to_peer", "from_peer")
     fusion: bool = False
     mlm_head: bool = False
+    tolerance: float = EXACT  # the largest absolute difference from the peer's output that passes
 
 
 def _bn(name: str, method: str, peer_class: str, **options: Any) -> PeerAdapter:
@@ -101,7 +106,12 @@ CASES = (
         ),
         "a",
     ),
-    Case("prefix", (PeerAdapter("a", "prefix", _PREFIX, {"class": "PrefixTuningConfig", "kwargs": _PREFIX}),), "a"),
+    Case(
+        "prefix",
+        (PeerAdapter("a", "prefix", _PREFIX, {"class": "PrefixTuningConfig", "kwargs": _PREFIX}),),
+        "a",
+        tolerance=ROUNDING,
+    ),
     Case(
         "mam",
         (
@@ -113,6 +123,7 @@ CASES = (
             ),
         ),
         "a",
+        tolerance=ROUNDING,
     ),
     Case(
         "stack",
@@ -128,6 +139,7 @@ CASES = (
         {"fuse": ["a", "b"]},
         directions=("to_peer",),
         fusion=True,
+        tolerance=ROUNDING,
     ),
     Case(
         "mlm_inv",

@@ -18,7 +18,8 @@ from torch import nn
 from transformers import AutoModel, PreTrainedModel
 from transformers.modeling_outputs import ModelOutput
 
-from xadapt.adapters import io, peer
+from xadapt import upstream
+from xadapt.adapters import attention, io, peer
 from xadapt.adapters.base import AdapterModule
 from xadapt.adapters.bottleneck import SITES
 from xadapt.adapters.composition import Composition, Fuse, Stack, activate, active_composition, as_stack
@@ -235,9 +236,15 @@ class AdapterModel(nn.Module):
         if composition is _FROM_CONTEXT:
             composition = active_composition(self._owner)
         plan = ForwardPlan(self._owner, self.check_composition(composition), self.adapters, self.fusions)
-        if self.training and self.encoder.is_activation_checkpointing:
+        if self.training and upstream.activation_checkpointing(self.encoder):
             raise XadaptError(
                 "activation (gradient) checkpointing is not supported with adapters; disable it on the encoder"
+            )
+        selected = upstream.attention_implementation(self.encoder.config)
+        if selected != attention.NAME:
+            raise XadaptError(
+                f"the encoder's attn_implementation was changed to {selected!r}; adapters need {attention.NAME!r} "
+                f"(model.encoder.set_attn_implementation({attention.NAME!r}))"
             )
         head_module = self._require(head, self.heads, "head") if head is not None else None
         num_choices = None

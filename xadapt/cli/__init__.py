@@ -3,7 +3,7 @@ thin function that parses flags and calls one library function."""
 
 import typer
 
-from xadapt.cli import demo, report, study, train
+from xadapt.cli import demo, doctor, report, study, train
 from xadapt.cli.data import data_app
 from xadapt.cli.model import model_app
 
@@ -14,9 +14,17 @@ app = typer.Typer(
     rich_markup_mode="rich",
     pretty_exceptions_show_locals=False,
 )
+
+
+@app.callback()
+def main(version: doctor.VersionOption = False) -> None:
+    """Language and task adapters vs full fine-tuning for cross-lingual, low-resource NLP."""
+
+
 app.add_typer(model_app, name="model")
 app.add_typer(data_app, name="data")
 study.register(app)
 train.register(app)
 report.register(app)
 demo.register(app)
+doctor.register(app)

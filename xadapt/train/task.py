@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from transformers import Trainer, TrainerCallback, TrainingArguments, set_seed
-from transformers.trainer_callback import PrinterCallback
+from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments, set_seed
 
+from xadapt import upstream
 from xadapt.adapters import AdapterModel, Stack
 from xadapt.errors import XadaptError
 from xadapt.train.embedding_rows import CompactWordEmbedding, token_ids_of, trainable_state, used_rows_only
@@ -185,16 +185,19 @@ class _TaskTrainer(Trainer):
     def __init__(self, *args, compact_embedding: CompactWordEmbedding | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.compact_embedding = compact_embedding
+        self.sampler_signature = upstream.train_sampler_signature(Trainer)
 
-    def create_optimizer(self, model=None):
+    def create_optimizer(self, *args, **kwargs):
         fresh = self.optimizer is None
-        optimizer = super().create_optimizer(model)
+        optimizer = super().create_optimizer(*args, **kwargs)
         if fresh and self.compact_embedding is not None:
             self.compact_embedding.follow(optimizer)
         return optimizer
 
-    def _get_train_sampler(self, train_dataset=None):
-        dataset = train_dataset if train_dataset is not None else self.train_dataset
+    def _get_train_sampler(self, *args, **kwargs):  # a private hook: see xadapt.upstream.TRAIN_SAMPLER_METHOD
+        call = upstream.call_arguments(self.sampler_signature, self, args, kwargs)
+        dataset = call[upstream.TRAIN_SAMPLER_ARGUMENT]
+        dataset = dataset if dataset is not None else self.train_dataset
         lengths = [example_length(dataset[i]) for i in range(len(dataset))]
         seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
         return LengthBucketSampler(lengths, self.args.train_batch_size, seed)
