@@ -123,10 +123,27 @@ def test_open_writes_the_manifest_and_reopens_the_same_study(tmp_path, make_reco
     out = tmp_path / "out"
     ResultsStore.open(out, STUDY).append(make_record())
     manifest = json.loads((out / MANIFEST_FILE).read_text())
-    assert manifest == {**STUDY, "study_id": study_id(STUDY)}
+    assert manifest == {**STUDY, "study_id": study_id(STUDY), "environments": {}}
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []  # no temp file left
     reopened = ResultsStore.open(out, dict(reversed(list(STUDY.items()))))
     assert len(reopened.records()) == 1
+
+
+def test_each_environment_is_named_once_in_the_manifest_and_on_every_record_it_wrote(tmp_path, make_record):
+    out = tmp_path / "out"
+    old = {"packages": {"transformers": "5.23.0"}, "threads": 2}
+    new = {"packages": {"transformers": "5.24.0"}, "threads": 2}
+    store = ResultsStore.open(out, STUDY)
+    first = store.add_environment(old)
+    store.append(make_record(seed=1))
+    resumed = ResultsStore.open(out, STUDY)  # the same study resumed after an upgrade keeps its id
+    assert resumed.add_environment(old) == first
+    second = resumed.add_environment(new)
+    resumed.append(make_record(seed=2))
+    manifest = json.loads((out / MANIFEST_FILE).read_text())
+    assert second != first and manifest["environments"] == {first: old, second: new}
+    assert study_id(manifest) == study_id(STUDY) == manifest["study_id"]
+    assert [r["environment"] for r in resumed.records()] == [first, second]
 
 
 def test_a_different_study_is_refused_and_nothing_is_touched(tmp_path, make_record):

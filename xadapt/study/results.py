@@ -8,7 +8,11 @@ restarted on the same output directory. Two files make that safe:
   the next append cuts it off, so the file stays valid JSON Lines and half a record is never read
   back as a result.
 - `study.json` holds the study's configuration and its `study_id`, written atomically. It stops a
-  restarted sweep from mixing its runs into a directory that holds a different study.
+  restarted sweep from mixing its runs into a directory that holds a different study. It also
+  names every environment (versions, threads, device, base-model fingerprint:
+  `xadapt.environment.describe`) that appended records, keyed by an id that each record carries
+  in its `environment` field; environments are not part of the study's identity, so a study
+  resumed after an upgrade keeps its id and says which records came from where.
 
 The tabular view (`results_frame`, `best_lr_runs`, `summarize`) lives here as well because the
 report and the plots both build on it.
@@ -27,6 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from xadapt.environment import environment_id
 from xadapt.errors import XadaptError
 
 RESULTS_FILE = "results.jsonl"
@@ -43,10 +48,13 @@ def _canonical(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
+_NOT_THE_GRID = ("study_id", "environments")  # manifest keys that describe a study without defining it
+
+
 def study_id(study: dict) -> str:
-    """8 hex digits identifying a study's grid. A `study_id` key in `study` is left out of the hash,
-    so a manifest hashes to the id it holds."""
-    grid = {key: value for key, value in study.items() if key != "study_id"}
+    """8 hex digits identifying a study's grid. The manifest's own `study_id` and `environments` are
+    left out of the hash, so a manifest hashes to the id it holds."""
+    grid = {key: value for key, value in study.items() if key not in _NOT_THE_GRID}
     return hashlib.sha256(_canonical(grid).encode()).hexdigest()[:8]
 
 
@@ -149,9 +157,10 @@ class ResultsStore:
 
     One process appends to a directory at a time (the sweep); any number may read it meanwhile."""
 
-    def __init__(self, out_dir: Path) -> None:
+    def __init__(self, out_dir: Path, environment_id: str | None = None) -> None:
         self.out_dir = Path(out_dir)
         self.results_path = self.out_dir / RESULTS_FILE
+        self.environment_id = environment_id  # stamped on every appended record
         self._tail_clean = False  # True once this store has checked or written the file's end
 
     @classmethod
@@ -167,7 +176,7 @@ class ResultsStore:
         if manifest is not None:
             found = manifest.get("study_id")
             if found != ours:
-                keys = (set(manifest) | set(study)) - {"study_id"}
+                keys = (set(manifest) | set(study)) - set(_NOT_THE_GRID)
                 differing = sorted(key for key in keys if manifest.get(key) != study.get(key))
                 raise _different_study(out_dir, str(found), ours, differing)
             return store
@@ -175,8 +184,18 @@ class ResultsStore:
         if others:
             raise _different_study(out_dir, ", ".join(others), ours, [])
         out_dir.mkdir(parents=True, exist_ok=True)
-        _write_atomic(out_dir / MANIFEST_FILE, {**study, "study_id": ours})
+        _write_atomic(out_dir / MANIFEST_FILE, {**study, "study_id": ours, "environments": {}})
         return store
+
+    def add_environment(self, environment: dict) -> str:
+        """Name `environment` (`xadapt.environment.describe()`) in the manifest unless it is there
+        already, and stamp its id on every record this store appends from now on."""
+        self.environment_id = environment_id(environment)
+        manifest = read_manifest(self.out_dir) or {}
+        environments = manifest.get("environments", {})
+        if self.environment_id not in environments:
+            _write_atomic(self.out_dir / MANIFEST_FILE, {**manifest, "environments": {**environments, self.environment_id: environment}})
+        return self.environment_id
 
     def _read(self) -> bytes:
         return self.results_path.read_bytes() if self.results_path.is_file() else b""
@@ -211,6 +230,8 @@ class ResultsStore:
         missing = [key for key in ("run_id", "eval_lang") if key not in record]
         if missing:
             raise ValueError(f"a result record needs {', '.join(missing)} to be resumable: {record!r}")
+        if self.environment_id is not None:
+            record = {**record, "environment": self.environment_id}
         line = (json.dumps(_plain(record), ensure_ascii=False, allow_nan=False) + "\n").encode()
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self._cut_torn_tail()

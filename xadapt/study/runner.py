@@ -17,6 +17,7 @@ from transformers import AutoTokenizer
 from xadapt.adapters import AdapterModel
 from xadapt.atomic import atomic_directory
 from xadapt.data import get_task, load_corpus, load_split, nested_subsets, resolve_eval_split
+from xadapt.environment import describe
 from xadapt.errors import XadaptError
 from xadapt.models import model_identity, resolve_model
 from xadapt.study.config import StudyConfig
@@ -212,5 +213,6 @@ def save_artifacts(model: AdapterModel, run: TaskRun, context: RunContext, langu
             "train_lang": run.train_lang, "samples": run.samples, "lr": run.lr, "seed": run.seed,
             "max_length": context.study.max_length, "base_model": str(context.model_dir), "model": context.identity,
             "language_adapters": {lang: str(path) for lang, path in language_adapters.items()},
+            "environment": describe(),
         }
         (staging / RUN_FILE).write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")

@@ -13,6 +13,7 @@ from pathlib import Path
 from xadapt.adapters import METHODS
 from xadapt.data import get_task, load_split, resolve_eval_split
 from xadapt.data.corpora import corpus_files
+from xadapt.environment import describe
 from xadapt.errors import XadaptError
 from xadapt.languages import normalize_lang
 from xadapt.study.config import TASK_METHODS, StudyConfig
@@ -124,6 +125,7 @@ def run_sweep(
     sid = study_id(manifest)
     plan = make_plan(study)
     context = RunContext(study, data_dir, on_epoch=on_epoch)
+    store.add_environment(describe())
     _CONTEXTS[(sid, str(data_dir) if data_dir else None)] = context
     done = store.done_keys()
     pending = [run for run in plan.runs if any((run_key(context, run), lang) not in done for lang in run.eval_langs)]
