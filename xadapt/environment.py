@@ -31,7 +31,8 @@ def package_version(name: str) -> str | None:
         return None
 
 
-def _normal(name: str) -> str:
+def normalize_name(name: str) -> str:
+    """A distribution name as PEP 503 compares it (lower case, runs of -_. as one -)."""
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
@@ -40,7 +41,7 @@ def locked_versions(lock: Path = LOCK_FILE) -> dict[str, str]:
     if not lock.is_file():
         return {}
     pins = (_PIN.match(line) for line in lock.read_text(encoding="utf-8").splitlines())
-    return {_normal(pin[1]): pin[2] for pin in pins if pin}
+    return {normalize_name(pin[1]): pin[2] for pin in pins if pin}
 
 
 def lock_drift(lock: Path = LOCK_FILE) -> dict[str, tuple[str, str | None]] | None:

@@ -130,10 +130,24 @@ def output_block(layer: nn.Module, site: str) -> nn.Module:
     block = _checked(layer, OUTPUT_BLOCKS[site])
     for part in OUTPUT_BLOCK_PARTS:
         _checked(block, part)
-    names = list(inspect.signature(type(block).forward).parameters)[1:]
-    if names[: len(OUTPUT_BLOCK_ARGUMENTS)] != list(OUTPUT_BLOCK_ARGUMENTS):
-        raise _renamed(f"{type(block).__name__}.forward{tuple(OUTPUT_BLOCK_ARGUMENTS)} (it takes {tuple(names)})")
     return block
+
+
+def output_block_signature(block_class: type) -> inspect.Signature:
+    """The signature of an (unwrapped) output block's forward, checked to take the arguments xadapt reads."""
+    signature = inspect.signature(block_class.forward)
+    names = list(signature.parameters)[1:]
+    if names[: len(OUTPUT_BLOCK_ARGUMENTS)] != list(OUTPUT_BLOCK_ARGUMENTS):
+        raise _renamed(f"{block_class.__name__}.forward{tuple(OUTPUT_BLOCK_ARGUMENTS)} (it takes {tuple(names)})")
+    return signature
+
+
+def projection_signature(projection_class: type) -> inspect.Signature:
+    """The signature of a projection's forward, checked to take the input by the name LoRA reads."""
+    signature = inspect.signature(projection_class.forward)
+    if PROJECTION_ARGUMENT not in signature.parameters:
+        raise _renamed(f"{projection_class.__name__}.forward({PROJECTION_ARGUMENT})")
+    return signature
 
 
 def _checked(module: nn.Module, path: str) -> nn.Module:

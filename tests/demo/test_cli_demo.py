@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from xadapt.cli import app as cli
 from xadapt.demo.app import serve
+from xadapt.models import DEFAULT_MODEL, resolve_model
 
 
 def test_quickstart_reuses_what_it_trained_and_serves_it(demo_env, monkeypatch, port):
@@ -34,9 +35,11 @@ def test_quickstart_reuses_what_it_trained_and_serves_it(demo_env, monkeypatch, 
     assert len(answers) == 1 and answers[0][0]
 
 
-def test_with_nothing_trained_the_page_says_how_to_make_it(demo_env, tmp_path, monkeypatch, port):
+def test_with_nothing_trained_the_page_says_how_to_make_it(real_data, tmp_path, monkeypatch, port):
+    """Needs no trained parts (CI's compatibility stage runs it to launch each gradio release in the range)."""
+    model = str(resolve_model(DEFAULT_MODEL))  # before XADAPT_HOME moves
     monkeypatch.setenv("XADAPT_HOME", str(tmp_path / "empty_home"))
-    demo = serve([tmp_path / "no_runs"], tmp_path / "no_adapters", demo_env.model, port=port, data_dir=demo_env.data)
+    demo = serve([tmp_path / "no_runs"], tmp_path / "no_adapters", model, port=port, data_dir=real_data)
     try:
         page = str(httpx.get(f"{demo.local_url}config").json())
     finally:

@@ -21,6 +21,7 @@ model's state dict keys are unchanged, which keeps full fine-tuning checkpoints 
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -92,14 +93,16 @@ class _Projection:
 _PATCHED: dict[tuple[type, type], type] = {}
 
 
-def _patch(module: nn.Module, mixin: type, owner: object, site) -> None:
-    """Swap `module`'s class for `mixin + its class` and record which model and site it serves."""
+def _patch(module: nn.Module, mixin: type, owner: object, site, signature: Callable[[type], inspect.Signature]) -> None:
+    """Swap `module`'s class for `mixin + its class` and record which model and site it serves.
+
+    `signature` returns the upstream class's checked forward signature, by which the mixin reads arguments."""
     base = type(module)
     if issubclass(base, mixin):
         raise XadaptError("this encoder already carries xadapt adapters; wrap each encoder in one AdapterModel only")
     key = (mixin, base)
     if key not in _PATCHED:
-        namespace = {"__module__": __name__, "_xadapt_signature": inspect.signature(base.forward)}
+        namespace = {"__module__": __name__, "_xadapt_signature": signature(base)}
         _PATCHED[key] = type(f"Xadapt{base.__name__}", (mixin, base), namespace)
     module.__class__ = _PATCHED[key]
     module._xadapt_owner = owner
@@ -112,12 +115,14 @@ def inject(encoder: nn.Module, owner: object) -> None:
     encoder.set_attn_implementation(attention.NAME)
     for i, layer in enumerate(upstream.layers(encoder)):
         for site in upstream.OUTPUT_BLOCKS:
-            _patch(upstream.output_block(layer, site), _OutputBlock, owner, (i, site))
+            block = upstream.output_block(layer, site)
+            _patch(block, _OutputBlock, owner, (i, site), upstream.output_block_signature)
         self_attention = upstream.self_attention(layer)
         self_attention._xadapt_owner = owner
         self_attention._xadapt_layer = i
         for matrix in upstream.PROJECTIONS:
-            _patch(upstream.projection(self_attention, matrix), _Projection, owner, (i, matrix))
+            projection = upstream.projection(self_attention, matrix)
+            _patch(projection, _Projection, owner, (i, matrix), upstream.projection_signature)
     embeddings = upstream.embeddings(encoder)
     embeddings._xadapt_owner = owner
     embeddings.register_forward_hook(_invertible_hook)

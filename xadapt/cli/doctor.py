@@ -35,7 +35,11 @@ def _lock_line() -> str:
 
 
 @user_errors
-def doctor_command() -> None:
+def doctor_command(
+    check: Annotated[
+        bool, typer.Option("--check", help="Exit with status 1 when an installed version differs from requirements.lock.")
+    ] = False,
+) -> None:
     """Print the versions, threads, device and default-model fingerprint a result depends on, and check the lock."""
     table = Table(title="xadapt environment (recorded in every study.json)", show_header=False)
     table.add_column("what")
@@ -44,6 +48,8 @@ def doctor_command() -> None:
         table.add_row(what, value)
     console.print(table)
     console.print(_lock_line(), highlight=False)
+    if check and lock_drift():
+        raise typer.Exit(code=1)
 
 
 def version_callback(show: bool) -> None:
