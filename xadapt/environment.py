@@ -8,18 +8,18 @@ which catches a virtual environment that an earlier install left behind.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
-import json
 import platform
 import re
 from pathlib import Path
+
+from packaging.utils import canonicalize_name
 
 from xadapt import __version__
 
 # The packages whose versions change what xadapt computes or serves.
 PACKAGES = ("torch", "transformers", "tokenizers", "accelerate", "safetensors", "datasets", "numpy", "gradio")
-LOCK_FILE = Path(__file__).resolve().parents[1] / "requirements.lock"  # present in a source checkout
+LOCK_FILE = Path(__file__).resolve().parents[1] / "requirements.lock"  # present in a source checkout; looked up per call
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;#]+)")
 
 
@@ -31,20 +31,16 @@ def package_version(name: str) -> str | None:
         return None
 
 
-def normalize_name(name: str) -> str:
-    """A distribution name as PEP 503 compares it (lower case, runs of -_. as one -)."""
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def locked_versions(lock: Path = LOCK_FILE) -> dict[str, str]:
-    """Package -> exact version from a pip-compile lock file (empty when the file is absent)."""
+def locked_versions(lock: Path | None = None) -> dict[str, str]:
+    """Package -> exact version from a pip-compile lock file (default `LOCK_FILE`; empty when it is absent)."""
+    lock = lock or LOCK_FILE
     if not lock.is_file():
         return {}
     pins = (_PIN.match(line) for line in lock.read_text(encoding="utf-8").splitlines())
-    return {normalize_name(pin[1]): pin[2] for pin in pins if pin}
+    return {canonicalize_name(pin[1]): pin[2] for pin in pins if pin}
 
 
-def lock_drift(lock: Path = LOCK_FILE) -> dict[str, tuple[str, str | None]] | None:
+def lock_drift(lock: Path | None = None) -> dict[str, tuple[str, str | None]] | None:
     """Locked packages whose installed version differs: name -> (locked, installed or None).
 
     None when there is no lock to compare with (an installed wheel rather than a checkout). A
@@ -110,8 +106,3 @@ def describe() -> dict:
         "matches_lock": None if drift is None else not drift,
     }
 
-
-def environment_id(environment: dict) -> str:
-    """8 hex digits naming an environment, for the records computed in it."""
-    text = json.dumps(environment, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:8]

@@ -10,8 +10,9 @@ it, never by computing something else; wrappers read arguments by name from the 
 signature (`call_arguments`), never by position. CI's compatibility stage (`.ci/compat`) runs the
 adapter, peer and training tests on the oldest and the newest releases `pyproject.toml` allows.
 
-Outside the library, `bench/protocol.py` reads `config._attn_implementation` too (to report which
-attention each side ran); it runs in the peer environment, where xadapt is not installed.
+Outside the library, `bench/protocol.py` reads `config._attn_implementation` too, to report which
+attention each side ran ("xadapt" for xadapt's sides); it is shared with the peer environment,
+where xadapt is not installed, so it cannot import this module.
 """
 
 from __future__ import annotations
@@ -83,8 +84,7 @@ def call_arguments(signature: inspect.Signature, receiver: object, args: tuple, 
 
 
 # The attention implementation a config selects. transformers keeps it as a private attribute
-# with no public getter; xadapt only reads it, to check that its own function is selected and to
-# record which attention ran in benchmarks.
+# with no public getter; xadapt only reads it, to check that its own function is selected.
 def attention_implementation(config) -> str | None:
     """The `attn_implementation` the model's config currently selects."""
     return config._attn_implementation
@@ -111,7 +111,7 @@ def layers(encoder: nn.Module) -> list[nn.Module]:
     try:
         return list(_submodule(encoder, LAYERS))
     except AttributeError as err:
-        raise _renamed(f"the encoder's {LAYERS}") from err
+        raise _renamed(f"{type(encoder).__name__}.{LAYERS}") from err
 
 
 def self_attention(layer: nn.Module) -> nn.Module:
@@ -159,6 +159,7 @@ def _checked(module: nn.Module, path: str) -> nn.Module:
 
 def _renamed(what: str) -> XadaptError:
     return XadaptError(
-        f"transformers {transformers.__version__} has no {what}, which xadapt's adapters need; "
-        "install a transformers version within the range in xadapt's pyproject.toml"
+        f"this model (transformers {transformers.__version__}) has no {what}, which xadapt's adapters need; "
+        "pass a BERT, RoBERTa or XLM-R encoder (an AutoModel, not a task model) and use a transformers "
+        "release within the range in xadapt's pyproject.toml"
     )

@@ -127,8 +127,11 @@ def test_wrapped_modules_take_their_arguments_by_position_or_by_name():
         assert not torch.equal(projected[0], query(input=states))
 
 
-def test_an_encoder_missing_a_part_adapters_need_is_refused_with_its_name():
+def test_an_encoder_missing_a_part_adapters_need_is_refused_with_its_name_and_left_unchanged():
     encoder = tiny_encoder()
     del upstream.layers(encoder)[1].output.LayerNorm
+    before = upstream.attention_implementation(encoder.config)
     with pytest.raises(XadaptError, match=r"has no BertOutput\.LayerNorm, which xadapt's adapters need"):
         AdapterModel(encoder)
+    assert upstream.attention_implementation(encoder.config) == before  # nothing was switched ...
+    assert type(upstream.layers(encoder)[0].output).__name__ == "BertOutput"  # ... or swapped before the check

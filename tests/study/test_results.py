@@ -139,6 +139,7 @@ def test_each_environment_is_named_once_in_the_manifest_and_on_every_record_it_w
     resumed = ResultsStore.open(out, STUDY)  # the same study resumed after an upgrade keeps its id
     assert resumed.add_environment(old) == first
     second = resumed.add_environment(new)
+    assert json.loads((out / MANIFEST_FILE).read_text())["environments"] == {first: old}  # nothing appended yet
     resumed.append(make_record(seed=2))
     manifest = json.loads((out / MANIFEST_FILE).read_text())
     assert second != first and manifest["environments"] == {first: old, second: new}

@@ -21,7 +21,6 @@ model's state dict keys are unchanged, which keeps full fine-tuning checkpoints 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -93,37 +92,48 @@ class _Projection:
 _PATCHED: dict[tuple[type, type], type] = {}
 
 
-def _patch(module: nn.Module, mixin: type, owner: object, site, signature: Callable[[type], inspect.Signature]) -> None:
-    """Swap `module`'s class for `mixin + its class` and record which model and site it serves.
-
-    `signature` returns the upstream class's checked forward signature, by which the mixin reads arguments."""
-    base = type(module)
-    if issubclass(base, mixin):
-        raise XadaptError("this encoder already carries xadapt adapters; wrap each encoder in one AdapterModel only")
+def _patched_class(mixin: type, base: type, signature: inspect.Signature) -> type:
+    """`mixin + base`, made once per pair; `signature` is base's checked forward signature, by which the mixin reads arguments."""
     key = (mixin, base)
     if key not in _PATCHED:
-        namespace = {"__module__": __name__, "_xadapt_signature": signature(base)}
+        namespace = {"__module__": __name__, "_xadapt_signature": signature}
         _PATCHED[key] = type(f"Xadapt{base.__name__}", (mixin, base), namespace)
-    module.__class__ = _PATCHED[key]
-    module._xadapt_owner = owner
-    module._xadapt_site = site
+    return _PATCHED[key]
 
 
 def inject(encoder: nn.Module, owner: object) -> None:
-    """Prepare every layer of `encoder` (a BertModel / RobertaModel / XLMRobertaModel) for the model `owner`."""
+    """Prepare every layer of `encoder` (a BertModel / RobertaModel / XLMRobertaModel) for the model `owner`.
+
+    Every part and signature is looked up first; the encoder changes only once all are there."""
     family(encoder.config)
-    encoder.set_attn_implementation(attention.NAME)
+    swaps, attentions = [], []  # (module, patched class, site); (self-attention module, layer)
     for i, layer in enumerate(upstream.layers(encoder)):
         for site in upstream.OUTPUT_BLOCKS:
             block = upstream.output_block(layer, site)
-            _patch(block, _OutputBlock, owner, (i, site), upstream.output_block_signature)
+            swaps.append((block, _OutputBlock, upstream.output_block_signature, (i, site)))
         self_attention = upstream.self_attention(layer)
+        attentions.append((self_attention, i))
+        for matrix in upstream.PROJECTIONS:
+            swaps.append((upstream.projection(self_attention, matrix), _Projection, upstream.projection_signature, (i, matrix)))
+    embeddings = upstream.embeddings(encoder)
+    if any(isinstance(module, mixin) for module, mixin, _, _ in swaps):
+        raise XadaptError("this encoder already carries xadapt adapters; wrap each encoder in one AdapterModel only")
+    classes = [_patched_class(mixin, type(module), signature(type(module))) for module, mixin, signature, _ in swaps]
+
+    encoder.set_attn_implementation(attention.NAME)
+    selected = upstream.attention_implementation(encoder.config)
+    if selected != attention.NAME:
+        raise XadaptError(
+            f"{type(encoder).__name__} did not accept attn_implementation={attention.NAME!r} (it uses {selected!r}); "
+            "adapters need a model whose attention goes through transformers' AttentionInterface"
+        )
+    for (module, _, _, site), patched in zip(swaps, classes, strict=True):
+        module.__class__ = patched
+        module._xadapt_owner = owner
+        module._xadapt_site = site
+    for self_attention, i in attentions:
         self_attention._xadapt_owner = owner
         self_attention._xadapt_layer = i
-        for matrix in upstream.PROJECTIONS:
-            projection = upstream.projection(self_attention, matrix)
-            _patch(projection, _Projection, owner, (i, matrix), upstream.projection_signature)
-    embeddings = upstream.embeddings(encoder)
     embeddings._xadapt_owner = owner
     embeddings.register_forward_hook(_invertible_hook)
     use_fast_dropout(encoder)

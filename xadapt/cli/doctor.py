@@ -7,7 +7,8 @@ from rich.table import Table
 
 from xadapt import __version__
 from xadapt.cli.common import console, user_errors
-from xadapt.environment import LOCK_FILE, describe, lock_drift
+from xadapt import environment
+from xadapt.environment import describe, lock_drift
 
 
 def _rows(environment: dict) -> list[tuple[str, str]]:
@@ -29,9 +30,9 @@ def _lock_line() -> str:
     if drift is None:
         return "no requirements.lock beside this installation (not a source checkout)"
     if not drift:
-        return f"every package matches {LOCK_FILE.name}"
+        return f"every package matches {environment.LOCK_FILE.name}"
     names = ", ".join(f"{name} {have or 'missing'} (locked {want})" for name, (want, have) in sorted(drift.items()))
-    return f"[yellow]{len(drift)} differ from {LOCK_FILE.name}:[/] {names}; `bash setup.sh` installs the lock"
+    return f"[yellow]{len(drift)} differ from {environment.LOCK_FILE.name}:[/] {names}; `bash setup.sh` installs the lock"
 
 
 @user_errors

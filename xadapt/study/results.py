@@ -11,7 +11,7 @@ restarted on the same output directory. Two files make that safe:
   restarted sweep from mixing its runs into a directory that holds a different study. It also
   names every environment (versions, threads, device, base-model fingerprint:
   `xadapt.environment.describe`) that appended records, keyed by an id that each record carries
-  in its `environment` field; environments are not part of the study's identity, so a study
+  in its `environment` field (an environment is named when its first record is written); environments are not part of the study's identity, so a study
   resumed after an upgrade keeps its id and says which records came from where.
 
 The tabular view (`results_frame`, `best_lr_runs`, `summarize`) lives here as well because the
@@ -31,7 +31,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from xadapt.environment import environment_id
 from xadapt.errors import XadaptError
 
 RESULTS_FILE = "results.jsonl"
@@ -56,6 +55,11 @@ def study_id(study: dict) -> str:
     left out of the hash, so a manifest hashes to the id it holds."""
     grid = {key: value for key, value in study.items() if key not in _NOT_THE_GRID}
     return hashlib.sha256(_canonical(grid).encode()).hexdigest()[:8]
+
+
+def environment_id(environment: dict) -> str:
+    """8 hex digits naming an environment (`xadapt.environment.describe()`), for the records computed in it."""
+    return hashlib.sha256(_canonical(environment).encode()).hexdigest()[:8]
 
 
 def run_id(run: dict) -> str:
@@ -161,6 +165,7 @@ class ResultsStore:
         self.out_dir = Path(out_dir)
         self.results_path = self.out_dir / RESULTS_FILE
         self.environment_id = environment_id  # stamped on every appended record
+        self._environment: dict | None = None  # described, not yet named in the manifest
         self._tail_clean = False  # True once this store has checked or written the file's end
 
     @classmethod
@@ -188,14 +193,19 @@ class ResultsStore:
         return store
 
     def add_environment(self, environment: dict) -> str:
-        """Name `environment` (`xadapt.environment.describe()`) in the manifest unless it is there
-        already, and stamp its id on every record this store appends from now on."""
+        """Stamp the id of `environment` (`xadapt.environment.describe()`) on every record this store
+        appends from now on; the manifest names it when the first such record is written."""
         self.environment_id = environment_id(environment)
+        self._environment = environment
+        return self.environment_id
+
+    def _name_environment(self) -> None:
         manifest = read_manifest(self.out_dir) or {}
         environments = manifest.get("environments", {})
         if self.environment_id not in environments:
-            _write_atomic(self.out_dir / MANIFEST_FILE, {**manifest, "environments": {**environments, self.environment_id: environment}})
-        return self.environment_id
+            named = {**manifest, "environments": {**environments, self.environment_id: self._environment}}
+            _write_atomic(self.out_dir / MANIFEST_FILE, named)
+        self._environment = None  # named once per store
 
     def _read(self) -> bytes:
         return self.results_path.read_bytes() if self.results_path.is_file() else b""
@@ -231,6 +241,8 @@ class ResultsStore:
         if missing:
             raise ValueError(f"a result record needs {', '.join(missing)} to be resumable: {record!r}")
         if self.environment_id is not None:
+            if self._environment is not None:
+                self._name_environment()
             record = {**record, "environment": self.environment_id}
         line = (json.dumps(_plain(record), ensure_ascii=False, allow_nan=False) + "\n").encode()
         self.out_dir.mkdir(parents=True, exist_ok=True)

@@ -160,13 +160,12 @@ def execute_run(context: RunContext, run: TaskRun, study_id: str, artifacts: Pat
     identity.update(trainable_params=model.trainable_parameter_count(), total_params=sum(c["total"] for c in counts.values()),
                     seconds=seconds, curve=tracker.curve, best_epoch=tracker.best_epoch)
     last = {lang: _test(context, composed, composition_for(lang), lang) for lang in run.eval_langs}
-    drift = {lang: _drift(context, model, composition_for(lang), lang) for lang in run.eval_langs}
     best = last
     if tracker.best_epoch != len(tracker.curve):  # go back to the best dev epoch's weights and test again
-        for name, param in composed.named_parameters():
-            if name in tracker.best_state:
-                param.data.copy_(tracker.best_state[name])
+        restore_best_epoch(composed, tracker)
         best = {lang: _test(context, composed, composition_for(lang), lang) for lang in run.eval_langs}
+    # drift is measured on the weights whose score is reported: the best dev epoch's
+    drift = {lang: _drift(context, model, composition_for(lang), lang) for lang in run.eval_langs}
     if artifacts is not None:
         save_artifacts(model, run, context, adapters, artifacts)
     records = []
@@ -179,6 +178,13 @@ def execute_run(context: RunContext, run: TaskRun, study_id: str, artifacts: Pat
             "drift": {"measure": "rsa", "layers": list(range(len(drift[lang]))), "similarity": drift[lang]},
         })
     return records
+
+
+def restore_best_epoch(composed: ComposedModel, tracker) -> None:
+    """Load the trainable weights of the best dev epoch (kept in memory by the tracker) into `composed`."""
+    for name, param in composed.named_parameters():
+        if name in tracker.best_state:
+            param.data.copy_(tracker.best_state[name])
 
 
 def _test(context: RunContext, composed: ComposedModel, composition, lang: str) -> tuple[str, dict]:
