@@ -106,7 +106,7 @@ def inject(encoder: nn.Module, owner: object) -> None:
 
     Every part and signature is looked up first; the encoder changes only once all are there."""
     family(encoder.config)
-    swaps, attentions = [], []  # (module, patched class, site); (self-attention module, layer)
+    swaps, attentions = [], []  # (module, mixin, its signature check, site); (self-attention module, layer)
     for i, layer in enumerate(upstream.layers(encoder)):
         for site in upstream.OUTPUT_BLOCKS:
             block = upstream.output_block(layer, site)
