@@ -78,7 +78,7 @@ def device() -> dict:
 
     if torch.cuda.is_available():
         return {"kind": "cuda", "name": torch.cuda.get_device_name(0), "count": torch.cuda.device_count()}
-    return {"kind": "cpu", "name": cpu()["model"], "torch_capability": torch.backends.cpu.get_cpu_capability()}
+    return {"kind": "cpu", "torch_capability": torch.backends.cpu.get_cpu_capability()}  # the model: `cpu()`
 
 
 def default_model_fingerprint() -> str | None:

@@ -18,7 +18,8 @@ def _rows(environment: dict) -> list[tuple[str, str]]:
     rows += [(name, version or "not installed") for name, version in environment["packages"].items()]
     rows += [
         ("threads", str(environment["threads"])),
-        ("device", f"{device['kind']}: {device['name']}" + (f" x{device['count']}" if "count" in device else "")),
+        ("device", f"cuda: {device['name']} x{device['count']}" if device["kind"] == "cuda"
+         else f"cpu (torch kernels: {device['torch_capability']})"),
         ("cpu", f"{cpu['model']} ({', '.join(cpu['isa']) or 'no AVX2'})"),
         ("default model", environment["default_model_fingerprint"] or "not prepared (`xadapt model prepare`)"),
     ]
