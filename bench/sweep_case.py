@@ -25,7 +25,7 @@ import yaml
 from bench.harness import BenchError, thread_environment
 
 
-BASE_STUDY = {"task": "wikiann", "lang": "sw", "seeds": [0], "epochs": 1, "min_steps": 0}
+BASE_STUDY = {"task": "wikiann", "lang": "sw", "seeds": [0], "epochs": 1}
 
 
 def study(overrides: dict) -> dict:

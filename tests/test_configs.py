@@ -14,6 +14,7 @@ from xadapt.adapters import load_config_file
 from xadapt.adapters.config import AdapterConfig
 from xadapt.errors import XadaptError
 from xadapt.study.config import StudyConfig
+from xadapt.study.protocols import apply_protocol
 from xadapt.study.sweep import validate
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
@@ -53,7 +54,7 @@ def _strings_that_are_numbers(value, where=""):
 
 def test_configs_are_shipped():
     assert len(ALL_YAML) >= 13
-    assert {p.stem for p in STUDIES} >= {"default", "lr_sweep", "overfitting", "topic_sib200", "paper"}
+    assert {p.stem for p in STUDIES} >= {"default", "lr_sweep", "overfitting", "topic_sib200", "paper", "he2021"}
 
 
 @pytest.mark.parametrize("path", ALL_YAML, ids=_id)
@@ -116,11 +117,16 @@ def test_paper_study_is_the_paper_profile():
     assert _load(CONFIGS / "studies" / "paper.yaml") == StudyConfig().paper_profile()
 
 
+def test_he2021_study_is_the_protocol():
+    assert _load(CONFIGS / "studies" / "he2021.yaml") == apply_protocol("he2021", StudyConfig())
+
+
 def test_study_files_vary_what_their_name_says():
     lr_sweep = _load(CONFIGS / "studies" / "lr_sweep.yaml")
     assert all(len(rates) >= 3 for rates in lr_sweep.learning_rates().values())
     assert lr_sweep.training_sizes() == [1000] and lr_sweep.source is None
     overfitting = _load(CONFIGS / "studies" / "overfitting.yaml")
-    assert overfitting.epochs >= 10 and overfitting.training_sizes() == [100, 1000] and overfitting.seeds == [0]
+    assert overfitting.epochs >= 10 and overfitting.patience is None and overfitting.training_sizes() == [100, 300]
+    assert len(overfitting.seeds) >= 3  # paired by seed in the findings
     topic = _load(CONFIGS / "studies" / "topic_sib200.yaml")
     assert (topic.task, topic.lang, topic.source) == ("sib200", "sw", "en")

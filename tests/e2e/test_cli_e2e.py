@@ -28,7 +28,7 @@ from xadapt.models import resolve_model
 QUICK_STUDY = """\
 eval_limit: 50  # test examples: enough for a real score, quick on two cores
 dev_limit: 50  # dev examples per epoch
-min_steps: 0  # exactly --epochs, however small the training set
+zero_shot_sizes: all  # zero-shot runs at every size (one here)
 max_length: 64  # WikiANN sentences are short; this only trims the longest
 language_adapter: {steps: 3, head_steps: 3, batch_size: 4, max_length: 32, heldout_sentences: 16}
 """
@@ -36,7 +36,7 @@ METHODS = {"finetune", "adapter", "madx"}
 PAIRS = {("sw", "sw"), ("en", "sw")}
 REQUIRED = {
     "method", "task", "train_lang", "eval_lang", "samples", "lr", "seed", "metric", "score", "last_score",
-    "curve", "trainable_params", "seconds", "model", "data", "drift",
+    "curve", "trainable_params", "seconds", "model", "data", "drift", "stop_reason", "epochs_trained", "protocol", "eval_examples",
 }
 LAYERS = 12  # multilingual-e5-small
 
@@ -99,6 +99,7 @@ def test_sweep_records_every_run_and_language_pair(sweep, env):
         assert 0 <= r["score"] <= 1 and 0 <= r["last_score"] <= 1
         assert r["eval_split"] == "test"  # WikiANN sw has a labelled test split
         assert [point["epoch"] for point in r["curve"]] == [1]
+        assert (r["epochs_trained"], r["stop_reason"], r["protocol"]["patience"]) == (1, "max_epochs", 3)
         for point in r["curve"]:
             assert point["dev_loss"] > 0 and 0 <= point["dev_score"] <= 1
         assert r["seconds"] > 0
@@ -107,6 +108,12 @@ def test_sweep_records_every_run_and_language_pair(sweep, env):
         assert r["drift"]["measure"] == "rsa"
         assert len(r["drift"]["similarity"]) == len(r["drift"]["layers"]) == LAYERS + 1
         assert all(-1 <= s <= 1.0001 for s in r["drift"]["similarity"])
+    findings = json.loads((sweep.out / "findings.json").read_text(encoding="utf-8"))
+    assert findings["convergence"] == {"runs": 6, "stopped_by": {"max_epochs": 6}, "bounded_while_improving": 6}
+    claims = {f["claim"] for f in findings["findings"]}
+    assert {"he2021.low_resource", "he2021.zero_shot", "he2021.drift", "madx.zero_shot"} <= claims
+    assert all(f["verdict"] == "inconclusive" and f["n"] == 1 for f in findings["findings"])  # one seed: no interval
+    assert (sweep.out / "report.md").read_text(encoding="utf-8").startswith("# Study report\n\n## Findings")
     params = {(r["method"], r["train_lang"]): r["trainable_params"] for r in records}
     for train_lang in ("sw", "en"):
         assert params[("adapter", train_lang)] < params[("finetune", train_lang)] / 10

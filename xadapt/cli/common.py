@@ -32,6 +32,8 @@ class OutputVocabulary(str, Enum):
     corpus = "corpus"
 
 
+PATIENCE_HELP = "Stop a run after this many epochs without a better dev score; 0 trains every epoch up to --epochs."
+TIME_BUDGET_HELP = "Seconds of training per run after which no further epoch starts (default: no limit)."
 OUTPUT_VOCABULARY_HELP = (
     "What the MLM head scores while a language adapter trains: the full vocabulary, or only the tokens of the "
     "language's training text (about 1.5x faster steps, higher held-out perplexity)."

@@ -1,4 +1,4 @@
-"""`xadapt report OUT`: write a study's report and plots, and show its headline numbers."""
+"""`xadapt report DIR [DIR ...]`: write the report, findings and plots of one or several studies, and show the headline numbers."""
 
 from pathlib import Path
 from typing import Annotated
@@ -8,7 +8,8 @@ import typer
 from rich.table import Table
 
 from xadapt.cli.common import console, status, user_errors
-from xadapt.study.report import load_frame, score_overview, write_report
+from xadapt.errors import XadaptError
+from xadapt.study.report import load_frame, read_findings, score_overview, write_report
 
 
 def _overview_table(overview: pd.DataFrame) -> Table:
@@ -23,21 +24,57 @@ def _overview_table(overview: pd.DataFrame) -> Table:
 
 @user_errors
 def report_command(
-    out: Annotated[
-        Path,
-        typer.Argument(metavar="OUT", help="Output directory of an `xadapt sweep` (the one holding results.jsonl)."),
+    studies: Annotated[
+        list[Path],
+        typer.Argument(metavar="DIR [DIR ...]", help="Output directories of `xadapt sweep` (each holding results.jsonl)."),
     ],
+    out: Annotated[Path | None, typer.Option(help="Where to write the report (default: DIR itself; required with several DIRs).")] = None,
 ) -> None:
-    """Write OUT/report.md and OUT/plots/, then print mean scores per method, size and language pair."""
-    with status(f"writing the report for {out} ..."):
-        path = write_report(out)
-    print_overview(out)
+    """Write report.md, findings.json and plots/ over one or several studies, then print mean scores and verdicts.
+
+    With several DIRs, runs are matched by configuration: a run two studies share counts once, and
+    runs trained under different rules are never paired."""
+    if len(studies) > 1 and out is None:
+        raise XadaptError(f"{len(studies)} studies are merged into one report: name its directory with --out (e.g. --out runs/merged)")
+    for study in studies:
+        if out is not None and out.resolve() == study.resolve() and len(studies) > 1:
+            raise XadaptError(f"--out {out} is one of the merged studies; its own report would be replaced. Choose a new --out")
+    target = out or studies[0]
+    load_frame(*studies)  # fails with a clear message before anything is written
+    with status(f"writing the report for {', '.join(map(str, studies))} ..."):
+        path = write_report(target, studies)
+    _print(score_overview(load_frame(*studies)), read_findings(target))
     console.print(f"[green]report:[/] {path}")
+
+
+def _print(overview: pd.DataFrame, document: dict) -> None:
+    console.print(_overview_table(overview))
+    console.print(_findings_table(document))
 
 
 def print_overview(out: Path) -> None:
     """The summary table of a study's mean scores, as printed at the end of a sweep."""
     console.print(_overview_table(score_overview(load_frame(out))))
+
+
+def print_findings(out: Path) -> None:
+    """The verdicts of `out/findings.json`, one line per claim and condition."""
+    console.print(_findings_table(read_findings(out)))
+
+
+def _findings_table(document: dict) -> Table:
+    found = document["findings"]
+    convergence = document["convergence"]
+    table = Table(title=f"findings (paired by seed, 95% CI); {convergence['bounded_while_improving']} of "
+                        f"{convergence['runs']} runs hit a bound while still improving")
+    for column in ("claim", "size", "pair", "effect [95% CI]", "n", "verdict", "caveats"):
+        table.add_column(column, justify="right" if column in ("size", "n") else "left")
+    colors = {"supported": "green", "contradicted": "red", "inconclusive": "yellow"}
+    for f in found:
+        interval = "no interval" if f["ci95"] is None else f"[{f['ci95'][0]:+.3f}, {f['ci95'][1]:+.3f}]"
+        table.add_row(f"{f['statement']}", str(f["samples"]), f"{f['train_lang']}→{f['eval_lang']}", f"{f['effect']:+.3f} {interval}",
+                      str(f["n"]), f"[{colors[f['verdict']]}]{f['verdict']}[/]", f"{len(f['caveats'])} caveat(s)" if f["caveats"] else "–")
+    return table
 
 
 def register(app: typer.Typer) -> None:

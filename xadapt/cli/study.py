@@ -8,7 +8,7 @@ import typer
 import yaml
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from xadapt.cli.common import OUTPUT_VOCABULARY_HELP, OutputVocabulary, console, user_errors
+from xadapt.cli.common import OUTPUT_VOCABULARY_HELP, PATIENCE_HELP, TIME_BUDGET_HELP, OutputVocabulary, console, user_errors
 from xadapt.errors import XadaptError
 from xadapt.study.config import StudyConfig
 
@@ -54,7 +54,8 @@ def _print_plan(facts: dict) -> None:
     console.print(
         f"[bold]plan[/] study {facts['study_id']} → {facts['out']}: {facts['runs']} runs "
         f"({facts['pending']} to do), language adapters {', '.join(facts['language_adapters']) or 'none'} "
-        f"({', '.join(facts['language_adapters_to_train']) or 'all cached'} to train); estimate ≈ {minutes:.0f} min"
+        f"({', '.join(facts['language_adapters_to_train']) or 'all cached'} to train); estimate ≈ {minutes:.0f} min "
+        f"(at most {facts['estimate_max_seconds'] / 60:.0f} if no run stops early), measured on a 2-core AMD EPYC Zen 4 in fp32"
     )
 
 
@@ -68,7 +69,10 @@ def sweep_command(
     methods: Annotated[str | None, typer.Option(help="Methods: finetune, adapter, madx, or any adapter method (lora, par_bn, ...).")] = None,
     lrs: Annotated[str | None, typer.Option(help="Learning rates: 1e-4,3e-4 for all methods, or finetune=2e-5,adapter=1e-4:1e-3.")] = None,
     seeds: Annotated[str | None, typer.Option(help="Seeds, e.g. 0,1,2.")] = None,
-    epochs: Annotated[int | None, typer.Option(help="Training epochs per run.")] = None,
+    epochs: Annotated[int | None, typer.Option(min=1, help="The most epochs a run trains (default 20).")] = None,
+    patience: Annotated[int | None, typer.Option(min=0, help=PATIENCE_HELP + " Default 3.")] = None,
+    time_budget: Annotated[float | None, typer.Option(min=1, help=TIME_BUDGET_HELP)] = None,
+    protocol: Annotated[str | None, typer.Option(help="A paper's whole protocol, planned from the study: he2021 (sizes, zero-shot, learning-rate sweep, long runs for overfitting).")] = None,
     source: Annotated[str | None, typer.Option(help="Zero-shot source language ('none' for in-language only).")] = "en",
     targets: Annotated[str | None, typer.Option(help="Zero-shot target languages (default: --lang).")] = None,
     model: Annotated[str, typer.Option(help="Packaged model, local directory or hub id.")] = "multilingual-e5-small",
@@ -84,6 +88,7 @@ def sweep_command(
 
     from click.core import ParameterSource
 
+    from xadapt.study.protocols import apply_protocol
     from xadapt.study.report import write_report
     from xadapt.study.sweep import run_sweep
 
@@ -94,14 +99,17 @@ def sweep_command(
             values[key] = given  # a flag typed on the command line beats the study file
     for key, given in {
         "sizes": _numbers(sizes, int, "--sizes"), "methods": _names(methods), "seeds": _numbers(seeds, int, "--seeds"),
-        "epochs": epochs, "targets": _names(targets),
+        "epochs": epochs, "targets": _names(targets), "time_budget": time_budget,
+        "patience": None if patience is None else patience or None,
     }.items():
-        if given is not None:
+        if given is not None or (key == "patience" and patience == 0):
             values[key] = given
     study = StudyConfig.from_dict(values)
     rates = _learning_rates(lrs, study.methods)
     if rates is not None:
         study.lrs = {**(study.lrs or {}), **rates}
+    if protocol:
+        study = apply_protocol(protocol, study)
     if paper:
         study = study.paper_profile()
     if lang_adapter_steps is not None:
@@ -121,12 +129,14 @@ def sweep_command(
         def progress(done, total, run, records):
             scores = ", ".join(f"{r['eval_lang']} {r['score']:.3f}" if r["status"] == "ok" else f"{r['eval_lang']} FAILED" for r in records)
             bar.update(handle, completed=done, total=total)
-            console.print(f"  {run.method:<9} {run.train_lang}→{','.join(run.eval_langs)} n={run.samples:<5} lr={run.lr:<7g} seed={run.seed}: {scores}")
+            stop = next((f"; best epoch {r['best_epoch']} of {r['epochs_trained']}, stopped by {r['stop_reason'].replace('_', ' ')}"
+                         for r in records if r["status"] == "ok"), "")
+            console.print(f"  {run.method:<9} {run.train_lang}→{','.join(run.eval_langs)} n={run.samples:<5} lr={run.lr:<7g} seed={run.seed}: {scores}{stop}")
 
         def on_epoch(point):
             run = point["run"]
             bar.update(handle, description=f"{run.method} {run.train_lang} n={run.samples} seed={run.seed}: "
-                                           f"epoch {point['epoch']}/{point['epochs']:g}, dev {point['dev_score']:.3f}")
+                                           f"epoch {point['epoch']} (≤{point['epochs']:g}), dev {point['dev_score']:.3f}")
 
         def announce(facts):
             _print_plan(facts)
@@ -135,9 +145,10 @@ def sweep_command(
         run_sweep(study, out, data_dir, announce=announce, progress=progress, on_epoch=on_epoch)
     report = write_report(out)
     console.print(f"[green]done[/] in {(time.perf_counter() - start) / 60:.1f} min; report: {report}")
-    from xadapt.cli.report import print_overview
+    from xadapt.cli.report import print_findings, print_overview
 
     print_overview(out)
+    print_findings(out)
 
 
 def register(app: typer.Typer) -> None:

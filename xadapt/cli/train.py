@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from xadapt.cli.common import OUTPUT_VOCABULARY_HELP, OutputVocabulary, console, status, user_errors
+from xadapt.cli.common import OUTPUT_VOCABULARY_HELP, PATIENCE_HELP, TIME_BUDGET_HELP, OutputVocabulary, console, status, user_errors
 from xadapt.errors import XadaptError
 from xadapt.models import DEFAULT_MODEL
 
@@ -22,7 +22,9 @@ def train_command(
     method: Annotated[str, typer.Option(help="finetune, adapter, madx, or an adapter method (lora, par_bn, ...).")] = "adapter",
     samples: Annotated[int, typer.Option(help="Training examples (a seeded, nested subset).")] = 1000,
     lr: Annotated[float | None, typer.Option(help="Learning rate (default: the method's usual rate).")] = None,
-    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 3,
+    epochs: Annotated[int, typer.Option(min=1, help="The most training epochs.")] = 20,
+    patience: Annotated[int, typer.Option(min=0, help=PATIENCE_HELP)] = 3,
+    time_budget: Annotated[float | None, typer.Option(min=1, help=TIME_BUDGET_HELP)] = None,
     seed: Annotated[int, typer.Option(help="Seed for the subset, initialisation and batches.")] = 0,
     eval_langs: Annotated[str | None, typer.Option("--eval", help="Languages to evaluate on (default: --lang), e.g. sw,yo.")] = None,
     model: ModelOption = DEFAULT_MODEL,
@@ -35,18 +37,20 @@ def train_command(
     from xadapt.study.runner import RunContext, execute_run
     from xadapt.study.sweep import validate
     from xadapt.train.saved import RUN_FILE
+    from xadapt.train.task import StopReason
 
     targets = [t for t in (eval_langs or lang).split(",") if t]
     rate = lr if lr is not None else DEFAULT_LRS.get(method, ADAPTER_LR)
     study = validate(
         StudyConfig(task=task, lang=lang, samples=samples, sizes=[samples], methods=[method], lrs={method: [rate]},
-                    seeds=[seed], epochs=epochs, source=None, targets=targets, model=model),
+                    seeds=[seed], epochs=epochs, patience=patience or None, time_budget=time_budget, source=None,
+                    targets=targets, model=model),
         data_dir,
     )
     out = out or Path("runs") / "train" / f"{study.task}-{study.lang}-{method}"
     if out.is_file() or (out.is_dir() and any(out.iterdir()) and not (out / RUN_FILE).is_file()):
         raise XadaptError(f"--out {out} exists and is not a run directory; its contents would be replaced. Choose a new --out")
-    run = TaskRun(method, study.task, study.lang, tuple(study.targets), samples, rate, seed, epochs)
+    run = TaskRun(method, study.task, study.lang, tuple(study.targets), samples, rate, seed, epochs, study.patience, study.time_budget)
     with status(f"training {method} on {study.task} {study.lang} ({samples} examples) ..."):
         records = execute_run(RunContext(study, data_dir), run, study_id="single", artifacts=out)
     (out / "metrics.json").write_text(json.dumps(records, indent=2) + "\n", encoding="utf-8")
@@ -59,6 +63,10 @@ def train_command(
         else:
             table.add_row(r["eval_lang"], "-", r["metric"], f"[red]failed: {r['error']}[/]", "")
     console.print(table)
+    trained = next((r for r in records if r["status"] == "ok"), None)
+    if trained:
+        console.print(f"trained {trained['epochs_trained']} of at most {epochs} epochs, stopped by {StopReason.DESCRIPTIONS[trained['stop_reason']]}; "
+                      f"best dev epoch {trained['best_epoch']}")
     console.print(f"[green]saved:[/] {out}")
 
 

@@ -62,7 +62,7 @@ def train_runs(runs: Iterable[TaskRun], root: Path, model: str, data_dir=None,
             continue
         study = validate(
             StudyConfig(task=run.task, lang=run.train_lang, samples=run.samples, sizes=[run.samples],
-                        methods=[run.method], seeds=[run.seed], epochs=run.epochs, min_steps=0, source=None,
+                        methods=[run.method], seeds=[run.seed], epochs=run.epochs, patience=None, source=None,
                         targets=list(run.eval_langs), model=model, max_length=settings.max_length,
                         eval_limit=settings.eval_limit, dev_limit=settings.dev_limit,
                         language_adapter=settings.language_adapter),

@@ -1,13 +1,20 @@
 """What a study is: the grid of runs a sweep executes, and the settings every run shares.
 
 `StudyConfig` mirrors the flags of `xadapt sweep` and the YAML files in `configs/studies/`;
-a test loads every shipped YAML into it. Defaults are the CPU profile (short training, capped
-evaluation sets, short language-adapter training); the sweep prints its own time estimate before
-it starts. `--paper` switches to the full protocol of Ruidan He et al. (2021) for GPU machines.
+a test loads every shipped YAML into it. Defaults are the CPU profile (capped evaluation sets,
+short language-adapter training); the sweep prints its own time estimate before it starts.
+`--paper` switches to the full protocol of Ruidan He et al. (2021) for GPU machines.
+
+Every run of a study trains under one stopping rule, whatever its size: it stops after `patience`
+epochs without a better dev score, at the latest after `epochs`, and optionally when its
+`time_budget` is spent. A learning curve then compares sizes, not budgets. Two optional parts add
+runs to the grid: `lr_sweep` (more learning rates at some sizes, for the sensitivity claim) and
+`long_training` (runs without early stopping, for the overfitting claim).
 """
 
 import math
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
+from typing import Any
 
 from xadapt.errors import XadaptError
 from xadapt.train.language import LanguageAdapterSettings
@@ -15,7 +22,30 @@ from xadapt.train.language import LanguageAdapterSettings
 TASK_METHODS = ("finetune", "adapter", "madx")
 # usual learning rates: fine-tuning 2e-5..5e-5, adapters 1e-4..1e-3 (He et al. 2021, Pfeiffer et al. 2020)
 DEFAULT_LRS = {"finetune": 5e-5, "adapter": 1e-3, "madx": 1e-3}
-ADAPTER_LR = 1e-3  # the top of the usual range: CPU-profile runs are short
+ADAPTER_LR = 1e-3  # the top of the usual range
+ZERO_SHOT_SIZES = ("largest", "all")  # source data is rarely the scarce part: by default zero-shot runs train on the largest size
+RETIRED_SETTINGS = {
+    "min_steps": "min_steps is gone: every size now trains under the same stopping rule (epochs is the maximum, "
+    "patience stops a run whose dev score no longer improves); delete the line",
+}
+
+
+@dataclass
+class LearningRateSweep:
+    """Extra runs at every rate of `lrs` (per method), at `sizes`, in-language: what the sensitivity claim needs."""
+
+    sizes: list[int]
+    lrs: dict[str, list[float]]
+
+
+@dataclass
+class LongTraining:
+    """Extra runs of `methods` (default: the study's) at `sizes`, in-language, trained for `epochs`
+    without early stopping: the drop from the best dev epoch to the last measures overfitting."""
+
+    sizes: list[int]
+    epochs: int = 20
+    methods: list[str] | None = None
 
 
 @dataclass
@@ -29,18 +59,33 @@ class StudyConfig:
     methods: list[str] = field(default_factory=lambda: list(TASK_METHODS))
     lrs: dict[str, list[float]] | None = None  # per-method learning rates; default DEFAULT_LRS
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
-    epochs: int = 1  # CPU profile (small sets get more, see min_steps); the paper profile trains 20
-    min_steps: int = 75  # small training sets get more epochs, so every run takes at least this many steps
+    epochs: int = 20  # the most epochs a run trains (the papers train 20)
+    patience: int | None = 3  # stop after this many epochs without a better dev score; None: train every epoch
+    time_budget: float | None = None  # seconds of training per run after which no further epoch starts; None: none
     source: str | None = "en"  # zero-shot source language; None for in-language runs only
+    zero_shot_sizes: str = "largest"  # source-language training sizes of the zero-shot runs: "largest" or "all"
     targets: list[str] | None = None  # zero-shot target languages; default [lang]
     model: str = "multilingual-e5-small"
     max_length: int = 128  # tokens per training example
     batch_size: int = 8  # small batches: more optimiser steps for the same compute, which small sets need
-    eval_limit: int | None = 200  # cap on test examples per evaluation, a fixed sample (None = all)
-    dev_limit: int | None = 100  # cap on dev examples for the per-epoch curve and model selection (None = all)
+    eval_limit: int | None = 500  # cap on test examples per evaluation, a fixed sample (None = all)
+    dev_limit: int | None = 200  # cap on dev examples for the per-epoch curve, model selection and early stopping (None = all)
     language_adapter: LanguageAdapterSettings = field(default_factory=LanguageAdapterSettings)
+    lr_sweep: LearningRateSweep | None = None  # more learning rates at some sizes (in-language runs)
+    long_training: LongTraining | None = None  # runs without early stopping at some sizes (in-language runs)
 
     def __post_init__(self):
+        self.lr_sweep = _part(LearningRateSweep, self.lr_sweep, "lr_sweep")
+        self.long_training = _part(LongTraining, self.long_training, "long_training")
+        if self.zero_shot_sizes not in ZERO_SHOT_SIZES:
+            raise XadaptError(f"zero_shot_sizes must be one of {', '.join(ZERO_SHOT_SIZES)}, got {self.zero_shot_sizes!r}")
+        if self.lr_sweep is not None:
+            self.lr_sweep.sizes = _sizes(self.lr_sweep.sizes, "lr_sweep.sizes")
+            self.lr_sweep.lrs = _rates(self.lr_sweep.lrs, "lr_sweep.lrs")
+        if self.long_training is not None:
+            self.long_training.sizes = _sizes(self.long_training.sizes, "long_training.sizes")
+            if isinstance(self.long_training.epochs, bool) or not isinstance(self.long_training.epochs, int) or self.long_training.epochs < 2:
+                raise XadaptError(f"long_training.epochs must be a whole number of at least 2, got {self.long_training.epochs!r}")
         if isinstance(self.language_adapter, dict):
             known = {f.name for f in fields(LanguageAdapterSettings)}
             unknown = set(self.language_adapter) - known
@@ -55,9 +100,7 @@ class StudyConfig:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
                 raise XadaptError(f"language_adapter.{name} must be a positive number, got {value!r}")
         if self.lrs is not None:
-            if not isinstance(self.lrs, dict):
-                raise XadaptError(f"lrs maps each method to its learning rates, e.g. {{adapter: [1.0e-4, 3.0e-4]}}; got {self.lrs!r}")
-            self.lrs = {m: [_number(r) for r in (rates if isinstance(rates, (list, tuple)) else [rates])] for m, rates in self.lrs.items()}
+            self.lrs = _rates(self.lrs, "lrs")
         for name in ("eval_limit", "dev_limit"):
             limit = getattr(self, name)
             if limit is not None and limit < 1:
@@ -66,8 +109,11 @@ class StudyConfig:
             raise XadaptError(f"--samples must be a positive number of examples, got {self.samples}")
         if self.epochs < 1:
             raise XadaptError(f"--epochs must be at least 1, got {self.epochs}")
-        if self.min_steps < 0:
-            raise XadaptError(f"min_steps must be 0 or more, got {self.min_steps}")
+        if self.patience is not None and (isinstance(self.patience, bool) or not isinstance(self.patience, int) or self.patience < 1):
+            raise XadaptError(f"--patience must be a whole number of epochs, at least 1 (or null: no early stopping), got {self.patience!r}")
+        self.time_budget = _number(self.time_budget)
+        if self.time_budget is not None and (isinstance(self.time_budget, bool) or not isinstance(self.time_budget, (int, float)) or not 0 < self.time_budget < math.inf):
+            raise XadaptError(f"--time-budget must be a positive number of seconds per run (or null: none), got {self.time_budget!r}")
         if not self.methods:
             raise XadaptError("--methods is empty; name at least one, e.g. finetune,adapter,madx")
         if not self.seeds:
@@ -75,7 +121,8 @@ class StudyConfig:
         for size in self.training_sizes():
             if size < 1:
                 raise XadaptError(f"training sizes must be positive, got {size}")
-        for method, rates in self.learning_rates().items():
+        grids = [self.learning_rates(), *([self.lr_sweep.lrs] if self.lr_sweep else [])]
+        for method, rates in (item for grid in grids for item in grid.items()):
             for rate in rates:
                 if not (isinstance(rate, (int, float)) and math.isfinite(rate) and rate > 0):
                     raise XadaptError(f"learning rate {rate!r} for {method} is not a positive number")
@@ -89,23 +136,40 @@ class StudyConfig:
         return sorted({min(self.samples, _one_significant_digit(self.samples / 10 ** (k / 2))) for k in (2, 1)} | {self.samples})
 
     def learning_rates(self) -> dict[str, list[float]]:
-        """Rates per method: those given, else each method's usual rate."""
-        given = self.lrs or {}
-        return {m: list(given.get(m) or [DEFAULT_LRS.get(m, ADAPTER_LR)]) for m in self.methods}
+        """Rates per method of the main grid: those given, else each method's usual rate."""
+        return {m: self.rates_for(m) for m in self.methods}
 
-    def epochs_for(self, size: int) -> int:
-        """`epochs`, raised for small training sets until a run takes at least `min_steps` optimiser steps."""
-        steps_per_epoch = math.ceil(size / self.batch_size)
-        return max(self.epochs, math.ceil(self.min_steps / steps_per_epoch))
+    def rates_for(self, method: str) -> list[float]:
+        """The rates `lrs` gives `method`, else its usual rate."""
+        return list((self.lrs or {}).get(method) or [DEFAULT_LRS.get(method, ADAPTER_LR)])
+
+    def zero_shot_training_sizes(self) -> list[int]:
+        """The sizes the zero-shot runs train at on the source language."""
+        sizes = self.training_sizes()
+        return sizes if self.zero_shot_sizes == "all" else sizes[-1:]
 
     def target_languages(self) -> list[str]:
         return list(self.targets or [self.lang])
 
+    def all_methods(self) -> list[str]:
+        """Every method some run of the study trains, in the order they are first named."""
+        extra = [*(self.lr_sweep.lrs if self.lr_sweep else []), *((self.long_training.methods or []) if self.long_training else [])]
+        return list(dict.fromkeys([*self.methods, *extra]))
+
     def to_dict(self) -> dict:
-        return {**asdict(self), "language_adapter": self.language_adapter.identity()}
+        """The study as `study.json` records it; the optional parts only when present, so the ids of
+        studies without them do not depend on their existence."""
+        values = {**asdict(self), "language_adapter": self.language_adapter.identity()}
+        for name in ("lr_sweep", "long_training", "time_budget"):
+            if values[name] is None:
+                del values[name]
+        return values
 
     @classmethod
     def from_dict(cls, values: dict) -> "StudyConfig":
+        for name, message in RETIRED_SETTINGS.items():
+            if name in values:
+                raise XadaptError(message)
         known = {f.name for f in fields(cls)}
         unknown = set(values) - known
         if unknown:
@@ -113,17 +177,48 @@ class StudyConfig:
         return cls(**values)
 
     def paper_profile(self) -> "StudyConfig":
-        """The full protocol: 20 epochs, all evaluation data, MAD-X-length language adapters."""
+        """The full protocol: 20 epochs without early stopping (the best dev epoch is scored), all
+        evaluation data, MAD-X-length language adapters."""
         return replace(
             self,
             epochs=20,
-            min_steps=0,
+            patience=None,
+            time_budget=None,
             batch_size=16,
             eval_limit=None,
             dev_limit=None,
             max_length=256,
             language_adapter=replace(self.language_adapter, steps=100_000, batch_size=64, max_length=256, lr=1e-4, head_steps=10_000),
         )
+
+
+def _part(kind: type, value: Any, name: str):
+    """An optional part of a study (`lr_sweep`, `long_training`) from its mapping in a study file."""
+    if value is None or isinstance(value, kind):
+        return value
+    if not isinstance(value, dict):
+        example = "{sizes: [300], lrs: {adapter: [1.0e-4, 1.0e-3]}}" if kind is LearningRateSweep else "{sizes: [100], epochs: 20}"
+        raise XadaptError(f"{name} must be a mapping such as {example}; got {value!r}")
+    known = {f.name for f in fields(kind)}
+    unknown = set(value) - known
+    if unknown:
+        raise XadaptError(f"unknown {name} settings {sorted(unknown)}; known: {sorted(known)}")
+    required = [f.name for f in fields(kind) if f.name not in value and f.default is MISSING and f.default_factory is MISSING]
+    if required:
+        raise XadaptError(f"{name} needs {', '.join(required)}")
+    return kind(**value)
+
+
+def _sizes(sizes: Any, name: str) -> list[int]:
+    if not isinstance(sizes, (list, tuple)) or not sizes or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in sizes):
+        raise XadaptError(f"{name} must be a list of positive training sizes, e.g. [100, 300]; got {sizes!r}")
+    return sorted(set(sizes))
+
+
+def _rates(rates: Any, name: str) -> dict[str, list[float]]:
+    if not isinstance(rates, dict):
+        raise XadaptError(f"{name} maps each method to its learning rates, e.g. {{adapter: [1.0e-4, 3.0e-4]}}; got {rates!r}")
+    return {m: [_number(r) for r in (values if isinstance(values, (list, tuple)) else [values])] for m, values in rates.items()}
 
 
 def _number(value):

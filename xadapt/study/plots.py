@@ -225,19 +225,29 @@ def _drift(runs: pd.DataFrame) -> Figure | None:
     return figure
 
 
+def _main_rule(runs: pd.DataFrame) -> pd.DataFrame:
+    """The runs trained under the study's most common training rule: one figure never mixes two rules."""
+    if runs.empty:
+        return runs
+    return runs[runs["training"] == runs["training"].value_counts().index[0]]
+
+
 def write_plots(frame: pd.DataFrame, plots_dir: Path) -> list[Path]:
     """Draw every figure the results support into `plots_dir`; return the files written.
 
     `frame` is `results_frame(...)`: failed runs are left out, and where a sweep has several
     learning rates each cell uses its best one (see `best_lr_runs`), except in the learning-rate
-    figure, which shows them all."""
+    figure, which shows them all. Figures show the runs of the most common training rule, except the
+    dev curves, which show the runs trained every epoch (no early stopping) where there are any."""
     best = best_lr_runs(frame)
+    main, ok = _main_rule(best), frame[frame["status"] == "ok"]
+    untimed = best[best["patience"].isna()]  # runs trained every epoch: the curves that show overfitting
     figures = {
-        "score_vs_size": _score_vs_size(best),
-        "curves": _curves(best),
-        "lr_sensitivity": _lr_sensitivity(frame[frame["status"] == "ok"]),
-        "zero_shot": _zero_shot(best),
-        "drift": _drift(best),
+        "score_vs_size": _score_vs_size(main),
+        "curves": _curves(untimed if not untimed.empty else main),
+        "lr_sensitivity": _lr_sensitivity(ok[ok["training"].isin(main["training"])]),
+        "zero_shot": _zero_shot(main),
+        "drift": _drift(main),
     }
     plots_dir = Path(plots_dir)
     plots_dir.mkdir(parents=True, exist_ok=True)

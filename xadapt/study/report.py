@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from xadapt.errors import XadaptError
+from xadapt.study.findings import VERDICTS, convergence, findings
 from xadapt.study.plots import TITLES, write_plots
 from xadapt.study.results import (
     CELL,
@@ -23,15 +24,15 @@ from xadapt.study.results import (
     results_frame,
     summarize,
     sweeps_rates,
+    write_json_atomic,
 )
 
 REPORT_FILE = "report.md"
+FINDINGS_FILE = "findings.json"
 PLOTS_DIR = "plots"
 
 
-def load_frame(out_dir: Path) -> pd.DataFrame:
-    """The results of the sweep in `out_dir` as a frame (see `results_frame`), or a user error
-    saying why there is nothing to report."""
+def _records(out_dir: Path) -> list[dict]:
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
         raise XadaptError(f"{out_dir} is not a directory; pass the --out directory of an `xadapt sweep`")
@@ -41,10 +42,17 @@ def load_frame(out_dir: Path) -> pd.DataFrame:
             f"{out_dir} has no {RESULTS_FILE}, so no sweep has finished a run there. Pass the --out "
             "directory of an `xadapt sweep`, or wait until the sweep has finished its first run."
         )
-    frame = results_frame(store.records())
-    if frame.empty:
+    records = store.records()
+    if not records:
         raise XadaptError(f"{store.results_path} holds no complete record yet; wait until the sweep finishes a run")
-    return frame
+    return records
+
+
+def load_frame(*out_dirs: Path) -> pd.DataFrame:
+    """The results of the sweeps in `out_dirs` as one frame (see `results_frame`), or a user error
+    saying why there is nothing to report. Runs are matched by configuration: a run that two studies
+    share (the same run id) counts once."""
+    return results_frame([record for out_dir in out_dirs for record in _records(out_dir)])
 
 
 def mean_cell(n: int, mean: float, std: float) -> str:
@@ -79,19 +87,25 @@ def score_overview(frame: pd.DataFrame) -> pd.DataFrame:
     stats["pair"] = stats["train_lang"].astype(str) + "→" + stats["eval_lang"].astype(str)
     stats["cell"] = [mean_cell(r.n, r.mean, r.std) for r in stats.itertuples()]
     order = [f"{t}→{e}" for t, e in language_pairs(stats)]
-    table = stats.pivot_table(index=["method", "samples"], columns="pair", values="cell", aggfunc="first")
+    table = stats.pivot_table(index=_row_labels(stats), columns="pair", values="cell", aggfunc="first")
     return table.reindex(columns=order).reset_index()
 
 
-def _summary(frame: pd.DataFrame, manifest: dict | None) -> str:
+def _row_labels(frame: pd.DataFrame) -> list[str]:
+    """What names a table row: method and size, and the training rule where the runs have several."""
+    return ["method", "samples", *(["training"] if frame["training"].nunique() > 1 else [])]
+
+
+def _summary(frame: pd.DataFrame, manifests: list[dict | None]) -> str:
     ok = frame[frame["status"] == "ok"]
     run_status = frame.groupby("run_id")["status"].agg(lambda s: "ok" if (s == "ok").all() else "failed")
     seconds = frame.groupby("run_id")["seconds"].max().sum()
-    study = manifest["study_id"] if manifest else "(no study.json; summarised from results.jsonl)"
+    ids = [m["study_id"] if m else "(no study.json; summarised from results.jsonl)" for m in manifests]
+    stopped = convergence(frame)
     lines = [
-        "# Study report",
+        "## Summary",
         "",
-        f"- **study**: {study}",
+        f"- **{'study' if len(ids) == 1 else 'studies'}**: {', '.join(ids)}",
         f"- **model**: {_values(frame, 'model')}",
         f"- **task**: {_values(frame, 'task')} (metric {_values(frame, 'metric')} on {_values(frame, 'eval_split')})",
         f"- **methods**: {_values(frame, 'method')}",
@@ -101,11 +115,78 @@ def _summary(frame: pd.DataFrame, manifest: dict | None) -> str:
         f"- **language pairs (train→eval)**: {', '.join(f'{t}→{e}' for t, e in language_pairs(frame))}",
         f"- **runs**: {(run_status == 'ok').sum()} ok, {(run_status == 'failed').sum()} failed "
         f"({len(ok)} successful evaluations of {len(frame)})",
+        f"- **training rules**: {'; '.join(sorted(frame['training'].dropna().unique()))}",
+        f"- **stopped by**: {', '.join(f'{STOP_LABELS.get(k, k)} {v}' for k, v in stopped['stopped_by'].items()) or '–'}; "
+        f"{stopped['bounded_while_improving']} hit a bound while still improving",
         f"- **training time**: {seconds:,.1f} s ({seconds / 3600:.2f} h)",
     ]
-    if manifest:
-        lines += ["", "Study configuration (`study.json`):", "", "```json", json.dumps(manifest, indent=2), "```"]
+    for manifest in (m for m in manifests if m):
+        lines += ["", f"Study configuration (`study.json` of {manifest['study_id']}):", "", "```json", json.dumps(manifest, indent=2), "```"]
     return "\n".join(lines)
+
+
+STOP_LABELS = {"patience": "patience", "max_epochs": "max epochs", "time_budget": "time budget", "unrecorded": "unrecorded (older records)"}
+
+
+def _signed(value: float) -> str:
+    return f"{value:+.3f}"
+
+
+def _effect_cell(finding: dict) -> str:
+    if finding["ci95"] is None:
+        return f"{_signed(finding['effect'])} (no interval)"
+    low, high = finding["ci95"]
+    return f"{_signed(finding['effect'])} [{_signed(low)}, {_signed(high)}]"
+
+
+def findings_section(found: list[dict], frame: pd.DataFrame) -> str:
+    """`## Findings`: one table per claim, a row per condition, with effect, interval, n, verdict and caveats."""
+    stopped = convergence(frame)
+    lines = [
+        "## Findings",
+        "",
+        "Each claim of the papers that this study's runs can speak to. Runs are paired by seed (the same training "
+        "subset and initial seed for both methods, each at its best mean dev learning rate); the effect is the mean "
+        "paired difference with its 95% Student-t interval. **Supported**: the whole interval lies on the side the "
+        "claim predicts; **contradicted**: on the other side; **inconclusive**: it contains zero, or n < 2. The papers' "
+        "own numbers play no part in a verdict.",
+        "",
+        f"Of {stopped['runs']} runs, {stopped['bounded_while_improving']} hit a bound (max epochs or time budget) while "
+        f"their dev score was still improving; stopped by {', '.join(f'{STOP_LABELS.get(k, k)}: {v}' for k, v in stopped['stopped_by'].items())}.",
+    ]
+    if not found:
+        return "\n".join([*lines, "", "No claim can be judged yet: the study needs runs of two compared methods on the same seeds."])
+    counts = pd.Series([f["verdict"] for f in found]).value_counts()
+    lines += ["", "Verdicts: " + ", ".join(f"{counts.get(v, 0)} {v}" for v in VERDICTS) + "."]
+    claims = list(dict.fromkeys((f["claim"], f["source"], f["statement"]) for f in found))
+    for key, source, statement in claims:
+        rows = [f for f in found if (f["claim"], f["statement"]) == (key, statement)]
+        a, _, b = rows[0]["comparison"].partition(" − ")
+        table = pd.DataFrame({
+            "size": [f["samples"] for f in rows],
+            "pair": [f"{f['train_lang']}→{f['eval_lang']}" for f in rows],
+            a: [f"{f['a_mean']:.3f}" for f in rows],
+            b: [f"{f['b_mean']:.3f}" for f in rows],
+            f"effect ({a} − {b}) [95% CI]": [_effect_cell(f) for f in rows],
+            "n": [f["n"] for f in rows],
+            "verdict": [f"**{f['verdict']}**" for f in rows],
+            "caveats": ["; ".join(f["caveats"]) or "–" for f in rows],
+        })
+        conditions = list(dict.fromkeys(f["conditions"] for f in rows))
+        lines += ["", f"### {source}: {statement}", "", f"Measure: {rows[0]['measure']} (`{key}`).", "", _markdown_table(table),
+                  "", "Measured under: " + " | ".join(conditions)]
+    return "\n".join(lines)
+
+
+def findings_document(found: list[dict], frame: pd.DataFrame, sources: list[Path]) -> dict:
+    """What `findings.json` holds: the verdict rule, how runs stopped, and every finding."""
+    return {
+        "studies": [str(Path(source)) for source in sources],
+        "rule": {"interval": "95% Student-t over seed-paired differences", "supported": "interval above zero",
+                 "contradicted": "interval below zero", "inconclusive": "interval contains zero, or n < 2"},
+        "convergence": convergence(frame),
+        "findings": found,
+    }
 
 
 def _score_tables(frame: pd.DataFrame) -> str:
@@ -125,12 +206,13 @@ def _score_tables(frame: pd.DataFrame) -> str:
         lines += ["", "No successful run yet."]
     for train, target in language_pairs(table):
         rows = table[(table["train_lang"] == train) & (table["eval_lang"] == target)]
-        rows = rows.sort_values(["method", "samples"]).fillna({"n": 0, "n_last": 0})
+        rows = rows.sort_values(["method", "samples", "training"]).fillna({"n": 0, "n_last": 0})
         kind = "in-language" if train == target else "zero-shot"
         display = pd.DataFrame(
             {
                 "method": rows["method"],
                 "training size": rows["samples"],
+                **({"training": rows["training"]} if frame["training"].nunique() > 1 else {}),
                 **({"lr": rows["lr"].map("{:g}".format)} if lr_column else {}),
                 "n": rows["n"].astype(int),
                 "score": [mean_cell(r.n, r.mean, r.std) for r in rows.itertuples()],
@@ -152,7 +234,7 @@ def _lr_tables(frame: pd.DataFrame) -> str:
     lines = ["## Learning rates", "", "Mean score ± std over seeds for every learning rate of the sweep."]
     for train, target in language_pairs(stats):
         cell = stats[(stats["train_lang"] == train) & (stats["eval_lang"] == target)]
-        table = cell.pivot_table(index=["method", "samples"], columns="lr", values="cell", aggfunc="first")
+        table = cell.pivot_table(index=_row_labels(cell), columns="lr", values="cell", aggfunc="first")
         table.columns = [f"lr {lr:g}" for lr in table.columns]
         table = table.reset_index().rename(columns={"samples": "training size"})
         lines += ["", f"### {train} → {target}", "", _markdown_table(table)]
@@ -203,13 +285,25 @@ def _plots(files: list[Path], out_dir: Path) -> str:
     return "\n".join(lines)
 
 
-def write_report(out_dir: Path) -> Path:
-    """Write `out_dir/report.md` and the plots it links to; return the report's path."""
+def read_findings(out_dir: Path) -> dict:
+    """`out_dir/findings.json` as `write_report` wrote it."""
+    return json.loads((Path(out_dir) / FINDINGS_FILE).read_text(encoding="utf-8"))
+
+
+def write_report(out_dir: Path, sources: list[Path] | None = None) -> Path:
+    """Write `out_dir/report.md`, `out_dir/findings.json` and the plots the report links to, over the
+    results of `sources` (default: `out_dir` alone); return the report's path."""
     out_dir = Path(out_dir)
-    frame = load_frame(out_dir)
+    sources = [Path(source) for source in sources or [out_dir]]
+    frame = load_frame(*sources)
+    found = findings(frame)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(out_dir / FINDINGS_FILE, findings_document(found, frame, sources))
     plot_files = write_plots(frame, out_dir / PLOTS_DIR)
     sections = [
-        _summary(frame, read_manifest(out_dir)),
+        "# Study report",
+        findings_section(found, frame),
+        _summary(frame, [read_manifest(source) for source in sources]),
         _score_tables(frame),
         _lr_tables(frame),
         _parameters(frame),

@@ -116,12 +116,12 @@ def _scan(data: bytes, path: Path) -> tuple[list[dict], int]:
     return records, valid
 
 
-def _write_atomic(path: Path, obj: dict) -> None:
+def write_json_atomic(path: Path, obj: dict) -> None:
     """Write JSON so that `path` always holds either the old or the complete new content."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "w", encoding="utf-8") as file:
-            json.dump(obj, file, indent=2, sort_keys=True, ensure_ascii=False)
+            json.dump(_plain(obj), file, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
             file.write("\n")
             file.flush()
             os.fsync(file.fileno())
@@ -189,7 +189,7 @@ class ResultsStore:
         if others:
             raise _different_study(out_dir, ", ".join(others), ours, [])
         out_dir.mkdir(parents=True, exist_ok=True)
-        _write_atomic(out_dir / MANIFEST_FILE, {**study, "study_id": ours, "environments": {}})
+        write_json_atomic(out_dir / MANIFEST_FILE, {**study, "study_id": ours, "environments": {}})
         return store
 
     def add_environment(self, environment: dict) -> str:
@@ -204,7 +204,7 @@ class ResultsStore:
         environments = manifest.get("environments", {})
         if self.environment_id not in environments:
             named = {**manifest, "environments": {**environments, self.environment_id: self._environment}}
-            _write_atomic(self.out_dir / MANIFEST_FILE, named)
+            write_json_atomic(self.out_dir / MANIFEST_FILE, named)
         self._environment = None  # named once per store
 
     def _read(self) -> bytes:
@@ -265,14 +265,44 @@ class ResultsStore:
 
 
 _LABELS = ["method", "train_lang", "eval_lang"]
-_TEXT = ["run_id", "study_id", "status", "error", "method", "task", "train_lang", "eval_lang", "metric", "eval_split"]
-_INTS = ["samples", "seed", "epochs", "best_epoch", "trainable_params", "total_params"]
-_FLOATS = ["lr", "score", "last_score", "seconds"]
+_TEXT = ["run_id", "study_id", "status", "error", "method", "task", "train_lang", "eval_lang", "metric", "eval_split",
+         "stop_reason", "training"]
+_INTS = ["samples", "seed", "epochs", "best_epoch", "epochs_trained", "patience", "trainable_params", "total_params", "eval_examples"]
+_FLOATS = ["lr", "score", "last_score", "seconds", "dev_best", "dev_last", "language_adapter_perplexity_before",
+           "language_adapter_perplexity_after", "language_adapter_steps"]
+IMPROVING_WINDOW = 3
+"""Epochs without a better dev score after which a run that trained every epoch (no patience) counts as
+converged; a run whose best epoch lies within its last `patience` (or this many) epochs was still improving."""
 
 
-def _best_dev(curve: list[dict] | None) -> float:
-    scores = [point["dev_score"] for point in curve or [] if point.get("dev_score") is not None]
-    return max(scores, default=math.nan)
+def _dev_scores(curve: list[dict] | None) -> list[float]:
+    return [point["dev_score"] for point in curve or [] if point.get("dev_score") is not None]
+
+
+def training_label(protocol: dict | None, epochs=None) -> str:
+    """A short, unique description of how a run was trained and judged (its `protocol`), e.g.
+    "≤20 epochs, patience 3, batch 8, 128 tokens, dev 200, test 500"; runs compare only within one."""
+    if not protocol:
+        return f"{epochs} epochs (older record)" if epochs is not None else "?"
+    stop = f"≤{protocol['epochs']} epochs, patience {protocol['patience']}" if protocol.get("patience") else f"{protocol['epochs']} epochs"
+    budget = f", ≤{protocol['time_budget']:g} s" if protocol.get("time_budget") else ""
+
+    def limit(value):
+        return "all" if value is None else str(value)
+
+    return (f"{stop}{budget}, batch {protocol.get('batch_size')}, {protocol.get('max_length')} tokens, "
+            f"dev {limit(protocol.get('dev_limit'))}, test {limit(protocol.get('eval_limit'))}")
+
+
+def _language_adapters(record: dict) -> dict:
+    """The weakest language adapter a record used: the highest perplexity ratio after/before, fewest steps."""
+    adapters = list((record.get("language_adapters") or {}).values())
+    if not adapters:
+        return {}
+    worst = max(adapters, key=lambda a: a["perplexity_after"] / a["perplexity_before"])
+    return {"language_adapter_perplexity_before": worst["perplexity_before"],
+            "language_adapter_perplexity_after": worst["perplexity_after"],
+            "language_adapter_steps": min(a["steps"] for a in adapters)}
 
 
 def results_frame(records: list[dict]) -> pd.DataFrame:
@@ -286,24 +316,33 @@ def results_frame(records: list[dict]) -> pd.DataFrame:
             **{key: r.get(key) for key in _TEXT + _INTS + _FLOATS},
             "status": r.get("status", "ok"),
             "model": (r.get("model") or {}).get("name"),
-            "dev_best": _best_dev(r.get("curve")),
+            "dev_best": max(_dev_scores(r.get("curve")), default=math.nan),
+            "dev_last": (_dev_scores(r.get("curve")) or [math.nan])[-1],
+            "epochs_trained": r.get("epochs_trained", len(r.get("curve") or []) or None),
+            "patience": (r.get("protocol") or {}).get("patience"),
+            "training": training_label(r.get("protocol"), r.get("epochs")),
             "curve": r.get("curve") or [],
             "drift": r.get("drift"),
+            **_language_adapters(r),
         }
         for r in records
     ]
-    frame = pd.DataFrame(rows, columns=[*_TEXT, *_INTS, *_FLOATS, "model", "dev_best", "curve", "drift"])
+    frame = pd.DataFrame(rows, columns=[*_TEXT, *_INTS, *_FLOATS, "model", "curve", "drift"])
     frame[_LABELS] = frame[_LABELS].fillna("?")  # a record that lacks them still shows, flagged
     for column in _INTS:
         frame[column] = pd.to_numeric(frame[column]).astype("Int64")
     for column in _FLOATS:
         frame[column] = pd.to_numeric(frame[column]).astype(float)
+    window = frame["patience"].fillna(IMPROVING_WINDOW)
+    improving = (frame["best_epoch"] > frame["epochs_trained"] - window).fillna(False).astype(bool)
+    frame["still_improving"] = improving & (frame["stop_reason"] != "patience") & (frame["status"] == "ok")
     repeated = frame.duplicated(["run_id", "eval_lang"], keep="last") & frame["run_id"].notna()
     return frame[~repeated].reset_index(drop=True)
 
 
-CELL = ["method", "samples", "train_lang", "eval_lang"]
-"""The columns that make one cell of a study: what a table row or a plotted point summarises."""
+CELL = ["method", "samples", "train_lang", "eval_lang", "training"]
+"""The columns that make one cell of a study: what a table row or a plotted point summarises. Runs
+trained under different rules (`training`: early-stopped or long runs, other batch sizes) never share one."""
 
 
 def language_pairs(frame: pd.DataFrame) -> list[tuple[str, str]]:

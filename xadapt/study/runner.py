@@ -26,7 +26,7 @@ from xadapt.study.plan import TaskRun
 from xadapt.study.results import run_id
 from xadapt.train.evaluate import evaluate
 from xadapt.train.features import collator_for, encode
-from xadapt.train.language import train_language_adapter
+from xadapt.train.language import DONE, train_language_adapter
 from xadapt.train.saved import RUN_FILE
 from xadapt.train.task import TASK, ComposedModel, TrainingDiverged, TrainSettings, build_model, seeded, train
 
@@ -115,8 +115,7 @@ class RunContext:
 def run_key(context: RunContext, run: TaskRun) -> str:
     """Everything that determines a run's training, hashed (evaluation languages excluded)."""
     study = context.study
-    facts = {**asdict(run), "model": context.identity["fingerprint"], "max_length": study.max_length,
-             "batch_size": study.batch_size, "eval_limit": study.eval_limit, "dev_limit": study.dev_limit}
+    facts = {**asdict(run), **protocol(study, run), "model": context.identity["fingerprint"]}
     if run.method == "madx":
         facts["language_adapter"] = study.language_adapter.identity()
     return run_id(facts)
@@ -132,6 +131,7 @@ def execute_run(context: RunContext, run: TaskRun, study_id: str, artifacts: Pat
         "run_id": run_key(context, run), "study_id": study_id, "method": run.method, "task": spec.name,
         "train_lang": run.train_lang, "samples": run.samples, "lr": run.lr, "seed": run.seed, "epochs": run.epochs,
         "metric": spec.metric, "model": {k: context.identity[k] for k in ("name", "fingerprint")},
+        "protocol": protocol(context.study, run),
     }
     train_set, data_fingerprint = context.training_subset(run.train_lang, run.samples, run.seed)
     identity["data"] = {"task": spec.name, "train_fingerprint": data_fingerprint}
@@ -145,7 +145,8 @@ def execute_run(context: RunContext, run: TaskRun, study_id: str, artifacts: Pat
         return evaluate(m, dev, context.collator, head=spec.head, labels=spec.labels, batch_size=64)
 
     settings = TrainSettings(lr=run.lr, epochs=run.epochs, batch_size=context.study.batch_size, seed=run.seed,
-                             weight_decay=0.01 if run.method == "finetune" else 0.0)
+                             weight_decay=0.01 if run.method == "finetune" else 0.0,
+                             patience=run.patience, time_budget=run.time_budget)
 
     def on_epoch(point):
         context.on_epoch({**point, "run": run})
@@ -158,7 +159,10 @@ def execute_run(context: RunContext, run: TaskRun, study_id: str, artifacts: Pat
 
     counts = model.parameter_counts()
     identity.update(trainable_params=model.trainable_parameter_count(), total_params=sum(c["total"] for c in counts.values()),
-                    seconds=seconds, curve=tracker.curve, best_epoch=tracker.best_epoch)
+                    seconds=seconds, curve=tracker.curve, best_epoch=tracker.best_epoch,
+                    epochs_trained=len(tracker.curve), stop_reason=tracker.stop_reason)
+    if adapters:
+        identity["language_adapters"] = {lang: language_adapter_facts(path) for lang, path in adapters.items()}
     last = {lang: _test(context, composed, composition_for(lang), lang) for lang in run.eval_langs}
     best = last
     if tracker.best_epoch != len(tracker.curve):  # go back to the best dev epoch's weights and test again
@@ -173,11 +177,26 @@ def execute_run(context: RunContext, run: TaskRun, study_id: str, artifacts: Pat
         split, scores = best[lang]
         records.append({
             **identity, "eval_lang": lang, "status": "ok", "error": None, "eval_split": split,
+            "eval_examples": len(context.encoded(lang, split, context.study.eval_limit)),
             "score": scores[spec.metric], "last_score": last[lang][1][spec.metric],
             "extra": {k: v for k, v in scores.items() if k != spec.metric},
             "drift": {"measure": "rsa", "layers": list(range(len(drift[lang]))), "similarity": drift[lang]},
         })
     return records
+
+
+def protocol(study: StudyConfig, run: TaskRun) -> dict:
+    """How a run was trained and judged, beyond its cell: what two runs must share to be compared.
+    `xadapt report` pairs runs of several studies only within one protocol."""
+    return {"epochs": run.epochs, "patience": run.patience, "time_budget": run.time_budget, "batch_size": study.batch_size,
+            "max_length": study.max_length, "dev_limit": study.dev_limit, "eval_limit": study.eval_limit}
+
+
+def language_adapter_facts(adapter_dir: Path) -> dict:
+    """What a record says about a language adapter it used: its training steps and held-out perplexity."""
+    facts = json.loads((Path(adapter_dir).parent / DONE).read_text(encoding="utf-8"))
+    return {"steps": facts["settings"]["steps"], "perplexity_before": facts["perplexity_before"],
+            "perplexity_after": facts["perplexity_after"]}
 
 
 def restore_best_epoch(composed: ComposedModel, tracker) -> None:

@@ -6,6 +6,7 @@ bad command leaves existing results untouched. Records are appended as each run 
 killed sweep restarted with the same command skips the finished runs.
 """
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,17 +24,27 @@ from xadapt.study.results import ResultsStore, study_id
 from xadapt.study.runner import RunContext, execute_run, run_key
 from xadapt.train.language import DONE, cache_dir, needs_head_fit
 
-# Measured on this project's 2-core CPU machines (multilingual-e5-small, WikiANN sw and en
-# sentences, batch 8, nothing else running; the default sweeps of 2026-11-23, the training rates
-# from the one after length-bucketed batches and row-sparse fine-tuning): seconds per training
-# example-epoch (per-epoch dev evaluation included), per evaluated example, per masked-LM step
-# (16 x 64 tokens, perplexities included) and per run for loading, drift and bookkeeping. Only for
-# the printed estimate.
-SECONDS_PER_EXAMPLE = {"finetune": 0.061, "madx": 0.051, "default": 0.045}
-SECONDS_PER_EVAL_EXAMPLE = 0.015
-SECONDS_PER_MLM_STEP = 2.3
-SECONDS_PER_HEAD_STEP = 2.0  # fitting the shared MLM head: the whole forward pass, gradients only in the head
+# Measured on an AMD EPYC (Zen 4, AVX-512 and AVX512-BF16, no AMX) with 2 cores, fp32, torch 2.13,
+# multilingual-e5-small, WikiANN sw sentences, batch 8, nothing else running (2026-12-01): seconds per
+# training example-epoch, per evaluated example, per masked-LM step (16 x 64 tokens) and per run for
+# loading, drift and bookkeeping. An AVX2-only host is about 2.5x slower. Only for the printed estimate.
+SECONDS_PER_EXAMPLE = {"finetune": 0.021, "madx": 0.016, "default": 0.0135}
+SECONDS_PER_EVAL_EXAMPLE = 0.005
+SECONDS_PER_MLM_STEP = 0.93
+SECONDS_PER_HEAD_STEP = 0.95  # fitting the shared MLM head: the whole forward pass, gradients only in the head
 SECONDS_PER_RUN = 4.0
+# When early stopping ends a run: the best dev epoch of WikiANN sw runs was about 16 at 100 examples and
+# 5-6 at 1000 (issue 15's measurements), close to 16 * (size / 100) ** -0.46; a run stops `patience` later.
+BEST_EPOCH_AT_100, BEST_EPOCH_EXPONENT = 16.0, -0.46
+
+
+def expected_epochs(run: TaskRun) -> int:
+    """Epochs `run` is expected to train: all of them without early stopping, else its expected best
+    epoch plus its patience (at most `run.epochs`)."""
+    if run.patience is None:
+        return run.epochs
+    best = math.ceil(BEST_EPOCH_AT_100 * (run.samples / 100) ** BEST_EPOCH_EXPONENT)
+    return min(run.epochs, best + run.patience)
 
 ARTIFACTS = "artifacts"  # OUT/artifacts/<run_id>/: run.json, adapter/ or model/, head/
 
@@ -42,7 +53,7 @@ def validate(study: StudyConfig, data_dir) -> StudyConfig:
     """Normalise names and check the study against the data on disk; raise `XadaptError` on the first problem."""
     spec = get_task(study.task)
     known = [*TASK_METHODS, *(m for m in METHODS if m not in TASK_METHODS)]
-    for method in study.methods:
+    for method in study.all_methods():
         if method not in known:
             raise XadaptError(f"unknown method {method!r}; choose from {', '.join(known)}")
     for method in study.lrs or {}:
@@ -52,7 +63,8 @@ def validate(study: StudyConfig, data_dir) -> StudyConfig:
     study.lang = normalize_lang(study.lang)
     study.source = normalize_lang(study.source) if study.source else None
     study.targets = [normalize_lang(t) for t in study.target_languages()]
-    largest = max(study.training_sizes())
+    largest = max([*study.training_sizes(), *(study.lr_sweep.sizes if study.lr_sweep else []),
+                   *(study.long_training.sizes if study.long_training else [])])
     for lang in [study.lang] + ([study.source] if study.source and study.source != study.lang else []):
         size = len(load_split(spec.name, lang, "train", data_dir))
         if largest > size:
@@ -62,7 +74,7 @@ def validate(study: StudyConfig, data_dir) -> StudyConfig:
             )
     for lang in {study.lang, *study.targets}:
         resolve_eval_split(spec.name, lang, data_dir)
-    if "madx" in study.methods:
+    if "madx" in study.all_methods():
         for lang in {study.lang, *([study.source] if study.source else []), *study.targets}:
             if not corpus_files(lang, data_dir):
                 raise XadaptError(f"madx needs raw text to train a {lang} language adapter and none was found; drop madx from --methods")
@@ -98,12 +110,16 @@ def keeps_artifacts(study: StudyConfig, run: TaskRun) -> bool:
     return run.method != "finetune" or run.samples == max(study.training_sizes())
 
 
-def estimate_seconds(study: StudyConfig, pending: list[TaskRun], adapters_to_train: list[str], fit_head: bool = False) -> float:
-    """Seconds the pending runs, language adapters and (if `fit_head`) the shared MLM head should take."""
+def estimate_seconds(study: StudyConfig, pending: list[TaskRun], adapters_to_train: list[str], fit_head: bool = False,
+                     no_early_stop: bool = False) -> float:
+    """Seconds the pending runs, language adapters and (if `fit_head`) the shared MLM head should take;
+    with `no_early_stop`, if every run trained all its epochs (the upper bound)."""
+    epochs = {run: run.epochs if no_early_stop else expected_epochs(run) for run in pending}
     training = sum(
-        run.samples * run.epochs * SECONDS_PER_EXAMPLE.get(run.method, SECONDS_PER_EXAMPLE["default"]) for run in pending
+        run.samples * epochs[run] * SECONDS_PER_EXAMPLE.get(run.method, SECONDS_PER_EXAMPLE["default"]) for run in pending
     )
-    evaluations = sum(run.epochs * (study.dev_limit or 1000) + 1.5 * len(run.eval_langs) * (study.eval_limit or 1000) for run in pending)
+    evaluations = sum(epochs[run] * (study.dev_limit or 1000) + 2 * len(run.eval_langs) * (study.eval_limit or 1000)
+                      for run in pending)
     mlm = len(adapters_to_train) * study.language_adapter.steps * SECONDS_PER_MLM_STEP
     head = study.language_adapter.head_steps * SECONDS_PER_HEAD_STEP if fit_head and adapters_to_train else 0.0
     return training + evaluations * SECONDS_PER_EVAL_EXAMPLE + mlm + head + len(pending) * SECONDS_PER_RUN
@@ -133,10 +149,12 @@ def run_sweep(
         lang for lang in plan.language_adapters
         if not (cache_dir(context.model_dir, lang, study.language_adapter) / DONE).is_file()
     ]
+    fit_head = needs_head_fit(context.model_dir, study.language_adapter, data_dir)
     announce({
         "runs": len(plan.runs), "pending": len(pending), "language_adapters": list(plan.language_adapters),
         "language_adapters_to_train": to_train,
-        "estimate_seconds": estimate_seconds(study, pending, to_train, needs_head_fit(context.model_dir, study.language_adapter, data_dir)),
+        "estimate_seconds": estimate_seconds(study, pending, to_train, fit_head),
+        "estimate_max_seconds": estimate_seconds(study, pending, to_train, fit_head, no_early_stop=True),
         "out": str(out), "study_id": sid,
     })
     for lang in plan.language_adapters:

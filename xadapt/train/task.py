@@ -7,6 +7,11 @@ the word-embedding rows the training set uses, with dense AdamW's result
 language's dev split (loss and task metric: the learning curve), and the trainable weights of the
 best epoch are kept in memory, so the final test evaluation can report both the best-dev-epoch
 score and the last-epoch score without a second training run.
+
+Training stops on the first of three rules, checked after each epoch's dev evaluation: `patience`
+epochs without a better dev score (early stopping), the maximum number of epochs, or a time
+budget. The rule that stopped a run is recorded (`StopReason`), so a study can count the runs a
+bound cut off while they were still improving.
 """
 
 import math
@@ -44,6 +49,18 @@ class TrainSettings:
     seed: int
     weight_decay: float = 0.01
     warmup: float = 0.1  # fraction of steps spent warming the learning rate up
+    patience: int | None = None  # stop after this many epochs without a better dev score; None: train every epoch
+    time_budget: float | None = None  # seconds of training after which no further epoch starts; None: no limit
+
+
+class StopReason:
+    """Why a run stopped training: the rule that fired first."""
+
+    PATIENCE = "patience"  # the dev score stopped improving: converged by the study's rule
+    MAX_EPOCHS = "max_epochs"  # a bound: the maximum number of epochs
+    TIME_BUDGET = "time_budget"  # a bound: the run's time budget
+    DESCRIPTIONS = {PATIENCE: "patience (the dev score stopped improving)", MAX_EPOCHS: "the maximum number of epochs",
+                    TIME_BUDGET: "its time budget"}
 
 
 class ComposedModel(nn.Module):
@@ -92,13 +109,24 @@ class _EpochEvaluation(TrainerCallback):
     """Evaluate on dev after each epoch; keep the best epoch's trainable weights."""
 
     def __init__(
-        self, composed: ComposedModel, score: Callable[[ComposedModel], Evaluation], metric: str, on_epoch: Callable[[dict], None]
+        self,
+        composed: ComposedModel,
+        score: Callable[[ComposedModel], Evaluation],
+        metric: str,
+        on_epoch: Callable[[dict], None],
+        settings: TrainSettings,
     ):
         self.composed, self.score, self.metric, self.on_epoch = composed, score, metric, on_epoch
+        self.patience, self.time_budget = settings.patience, settings.time_budget
         self.curve: list[dict] = []
         self.best_state: dict[str, torch.Tensor] | None = None
         self.best_epoch = 0
         self.last_train_loss = math.nan
+        self.stop_reason = StopReason.MAX_EPOCHS  # unless a rule below fires first
+        self.started = time.perf_counter()
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.started = time.perf_counter()
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if logs and "loss" in logs:
@@ -112,6 +140,10 @@ class _EpochEvaluation(TrainerCallback):
         if self.best_state is None or point["dev_score"] > self.curve[self.best_epoch - 1]["dev_score"]:
             self.best_epoch = epoch
             self.best_state = trainable_state(self.composed)
+        if self.patience is not None and epoch - self.best_epoch >= self.patience:
+            self.stop_reason, control.should_training_stop = StopReason.PATIENCE, True
+        elif epoch < args.num_train_epochs and self.time_budget is not None and time.perf_counter() - self.started >= self.time_budget:
+            self.stop_reason, control.should_training_stop = StopReason.TIME_BUDGET, True
         self.on_epoch({**point, "epochs": args.num_train_epochs})
 
 
@@ -152,7 +184,7 @@ def train(
             dataloader_pin_memory=torch.cuda.is_available(),  # pinning needs an accelerator; on a CPU it only warns
             bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
         )
-        tracker = _EpochEvaluation(composed, dev_score, metric, on_epoch) if dev_score is not None else None
+        tracker = _EpochEvaluation(composed, dev_score, metric, on_epoch, settings) if dev_score is not None else None
         rows = _used_embedding_rows(composed, train_set)
         with used_rows_only(composed.model.encoder, rows) if rows is not None else nullcontext() as compact:
             trainer = _TaskTrainer(

@@ -1,0 +1,248 @@
+"""Findings: every claim of the papers that a study's runs can speak to, with a paired effect and a verdict.
+
+A claim compares two methods on one measure (test score, overfitting, learning-rate spread,
+drift). Runs are paired by seed: within one cell (task, training rule, size, language pair), the
+runs of both methods with the same seed trained on the same nested subset, so the difference per
+seed removes the subset's share of the noise. The effect is the mean of the n differences; its 95%
+interval is Student's t with n - 1 degrees of freedom. The verdict follows from the interval alone:
+
+- supported: the whole interval lies on the side of zero the claim predicts;
+- contradicted: the whole interval lies on the other side;
+- inconclusive: the interval contains zero, or there is no interval (n < 2).
+
+Nothing from the papers' own numbers enters a verdict. Each finding names the conditions it was
+measured under, and carries a caveat where those are far from the paper's: runs that a bound
+stopped while they were still improving, language adapters whose perplexity barely fell, fewer
+than three pairs, a small test sample, unequal parameter budgets.
+
+Claims are data (`CLAIMS`); a claim is covered only when the study holds the runs it needs.
+"""
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from xadapt.study.results import best_lr_runs
+
+SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
+VERDICTS = (SUPPORTED, CONTRADICTED, INCONCLUSIVE)
+LONG_TRAINING_EPOCHS = 10  # the overfitting claim needs runs trained at least this long without early stopping
+SMALL_TEST = 500  # fewer test examples than this: a caveat (a 200-sentence F1 has a standard error of ~0.02)
+WEAK_LANGUAGE_ADAPTER = 0.5  # held-out perplexity after / before above this: the language adapter barely learnt
+UNEQUAL_BUDGET = 1.5  # trainable parameters of the two methods differing by more than this factor: a caveat
+MADX_STEPS = 250_000  # Pfeiffer et al. (2020) trained each language adapter this many steps
+NOT_ADAPTERS = ("finetune", "madx")  # every other method of a study is an adapter method for Ruidan He's claims
+SEQUENTIAL = ("adapter", "seq_bn")  # names of the sequential bottleneck adapter
+
+
+@dataclass(frozen=True)
+class Claim:
+    """`a` − `b` on `measure` is predicted to be positive, on `pairs` (in-language or zero-shot runs)."""
+
+    key: str
+    source: str
+    statement: str  # with {a} and {b}
+    measure: str  # a key of MEASURES
+    pairs: str  # "in_language" or "zero_shot"
+    methods: Callable[[list[str]], list[tuple[str, str]]]  # the (a, b) pairs this claim compares, from the study's methods
+
+
+def _adapters_vs(other: str, reverse: bool = False):
+    def pairs(methods: list[str]) -> list[tuple[str, str]]:
+        if other not in methods:
+            return []
+        adapters = [m for m in methods if m not in NOT_ADAPTERS]
+        return [(other, m) if reverse else (m, other) for m in adapters]
+    return pairs
+
+
+def _one(a: str | tuple[str, ...], b: str | tuple[str, ...]):
+    def pairs(methods: list[str]) -> list[tuple[str, str]]:
+        first = next((m for m in ((a,) if isinstance(a, str) else a) if m in methods), None)
+        second = next((m for m in ((b,) if isinstance(b, str) else b) if m in methods), None)
+        return [(first, second)] if first and second else []
+    return pairs
+
+
+HE2021, MADX, HE2022 = "Ruidan He et al. 2021", "Pfeiffer et al. 2020 (MAD-X)", "Junxian He et al. 2022"
+CLAIMS = (
+    Claim("he2021.low_resource", HE2021, "{a} ≥ {b} in-language at low-resource sizes", "score", "in_language", _adapters_vs("finetune")),
+    Claim("he2021.zero_shot", HE2021, "{a} ≥ {b} in zero-shot cross-lingual transfer", "score", "zero_shot", _adapters_vs("finetune")),
+    Claim("he2021.overfitting", HE2021, "{b} overfits less than {a} (dev-score drop from the best epoch to the last)",
+          "overfitting", "in_language", _adapters_vs("finetune", reverse=True)),
+    Claim("he2021.lr_sensitivity", HE2021, "{b} is less sensitive to the learning rate than {a} (test-score range over the rates)",
+          "lr_spread", "in_language", _adapters_vs("finetune", reverse=True)),
+    Claim("he2021.drift", HE2021, "{a} drifts less than {b} from the pretrained representations (last-layer RSA)",
+          "drift", "in_language", _adapters_vs("finetune")),
+    Claim("madx.zero_shot", MADX, "{a} (target-language adapter in the Stack) ≥ {b} alone in zero-shot transfer",
+          "score", "zero_shot", _one("madx", SEQUENTIAL)),
+    Claim("he2022.parallel", HE2022, "{a} (parallel) ≥ {b} (sequential)", "score", "in_language", _one(("par_bn", "scaled_par_bn"), SEQUENTIAL)),
+    Claim("he2022.ffn", HE2022, "{a} (FFN) ≥ {b} (attention) at an equal budget", "score", "in_language", _one(("par_bn", "scaled_par_bn"), "prefix")),
+    Claim("he2022.mam_prefix", HE2022, "{a} ≥ {b}, one of its parts", "score", "in_language", _one("mam", "prefix")),
+    Claim("he2022.mam_parallel", HE2022, "{a} ≥ {b}, one of its parts", "score", "in_language", _one("mam", "scaled_par_bn")),
+)
+
+MEASURE_WORDS = {
+    "score": "test {metric} at the best dev epoch",
+    "overfitting": "dev {metric}, best epoch minus last epoch",
+    "lr_spread": "test {metric}, best minus worst learning rate",
+    "drift": "RSA similarity to the base model at the last layer",
+}
+
+
+def _last_layer(drift) -> float:
+    values = (drift or {}).get("similarity") if isinstance(drift, dict) else None
+    return float(values[-1]) if values else math.nan
+
+
+def _per_seed(runs: pd.DataFrame, measure: str) -> pd.DataFrame:
+    """One row per seed with the method's value of `measure` (and what the caveats need)."""
+    if measure == "lr_spread":
+        grouped = runs.groupby("seed")
+        value = grouped["score"].max() - grouped["score"].min()
+        value = value[grouped["lr"].nunique() >= 2]
+        rows = runs.drop_duplicates("seed").set_index("seed").loc[value.index]
+        return rows.assign(value=value).reset_index()
+    values = {
+        "score": runs["score"],
+        "overfitting": runs["dev_best"] - runs["dev_last"],
+        "drift": runs["drift"].map(_last_layer),
+    }[measure]
+    return runs.assign(value=values.astype(float)).drop_duplicates("seed")
+
+
+def _runs_for(frame: pd.DataFrame, measure: str) -> pd.DataFrame:
+    """The runs a measure is judged on: early-stopped ones where the study has them (the long runs
+    without early stopping serve only the overfitting measure), at each cell's best dev learning rate
+    (all rates for the learning-rate spread)."""
+    ok = frame[frame["status"] == "ok"]
+    if measure == "overfitting":
+        return ok[ok["patience"].isna() & (ok["epochs_trained"] >= LONG_TRAINING_EPOCHS)]
+    early = ok[ok["patience"].notna()]
+    main = early if not early.empty else ok
+    return main if measure == "lr_spread" else best_lr_runs(main)
+
+
+def paired_effect(differences: np.ndarray) -> tuple[float, tuple[float, float] | None]:
+    """Mean of paired differences and its 95% Student-t interval (None for fewer than two pairs)."""
+    n = len(differences)
+    mean = float(np.mean(differences))
+    if n < 2:
+        return mean, None
+    half = float(stats.t.ppf(0.975, n - 1) * np.std(differences, ddof=1) / math.sqrt(n))
+    return mean, (mean - half, mean + half)
+
+
+def verdict(interval: tuple[float, float] | None) -> str:
+    """Supported when the interval lies above zero, contradicted when below, else inconclusive."""
+    if interval is None:
+        return INCONCLUSIVE
+    low, high = interval
+    if low > 0:
+        return SUPPORTED
+    if high < 0:
+        return CONTRADICTED
+    return INCONCLUSIVE
+
+
+def _rates(runs: pd.DataFrame) -> str:
+    return ", ".join(f"{lr:g}" for lr in sorted(runs["lr"].dropna().unique()))
+
+
+def _caveats(a: pd.DataFrame, b: pd.DataFrame, n: int, claim: Claim) -> list[str]:
+    both = pd.concat([a, b])
+    caveats = []
+    bounded = int(both["still_improving"].sum())
+    if bounded:
+        caveats.append(f"{bounded} of {len(both)} runs hit a bound (max epochs or time budget) while still improving: not converged")
+    if n < 2:
+        caveats.append(f"n = {n}: no interval")
+    elif n < 3:
+        caveats.append(f"only n = {n} seed pairs")
+    smallest = both["eval_examples"].min()
+    if claim.measure != "overfitting" and pd.notna(smallest) and smallest < SMALL_TEST:
+        caveats.append(f"test sample of {int(smallest)} examples")
+    before, after = both["language_adapter_perplexity_before"], both["language_adapter_perplexity_after"]
+    weak = both[(after / before) > WEAK_LANGUAGE_ADAPTER]
+    if not weak.empty:
+        worst = weak.loc[(weak["language_adapter_perplexity_after"] / weak["language_adapter_perplexity_before"]).idxmax()]
+        caveats.append(
+            f"language adapters barely learnt: held-out perplexity {worst['language_adapter_perplexity_before']:,.0f} → "
+            f"{worst['language_adapter_perplexity_after']:,.0f} after {int(worst['language_adapter_steps']):,} steps "
+            f"(MAD-X: {MADX_STEPS:,})"
+        )
+    params_a, params_b = a["trainable_params"].max(), b["trainable_params"].max()
+    if claim.key == "he2022.ffn" and pd.notna(params_a) and pd.notna(params_b) and max(params_a, params_b) > UNEQUAL_BUDGET * min(params_a, params_b):
+        caveats.append(f"unequal budgets: {int(params_a):,} vs {int(params_b):,} trainable parameters")
+    return caveats
+
+
+def _conditions(claim: Claim, key: tuple, a_name: str, b_name: str, a: pd.DataFrame, b: pd.DataFrame, seeds: list[int]) -> str:
+    task, training, samples, train, target = key
+    rates = f"lr {a_name} {_rates(a)}, {b_name} {_rates(b)}"
+    return (f"{task} {train}→{target}, {samples} training examples, {training}; seeds {', '.join(map(str, seeds))}; {rates}")
+
+
+def _finding(claim: Claim, key: tuple, a_name: str, b_name: str, a: pd.DataFrame, b: pd.DataFrame, metric: str) -> dict | None:
+    a_seed, b_seed = _per_seed(a, claim.measure), _per_seed(b, claim.measure)
+    paired = a_seed[["seed", "value"]].merge(b_seed[["seed", "value"]], on="seed", suffixes=("_a", "_b")).dropna()
+    if paired.empty:
+        return None
+    paired = paired.sort_values("seed")
+    differences = (paired["value_a"] - paired["value_b"]).to_numpy(dtype=float)
+    effect, interval = paired_effect(differences)
+    seeds = paired["seed"].astype(int).tolist()
+    used_a, used_b = a[a["seed"].isin(seeds)], b[b["seed"].isin(seeds)]
+    task, training, samples, train, target = key
+    return {
+        "claim": claim.key,
+        "source": claim.source,
+        "statement": claim.statement.format(a=a_name, b=b_name),
+        "comparison": f"{a_name} − {b_name}",
+        "measure": MEASURE_WORDS[claim.measure].format(metric=metric),
+        "task": task, "training": training, "samples": int(samples), "train_lang": train, "eval_lang": target,
+        "n": len(differences),
+        "a_mean": float(paired["value_a"].mean()), "b_mean": float(paired["value_b"].mean()),
+        "effect": effect,
+        "ci95": list(interval) if interval else None,
+        "verdict": verdict(interval),
+        "caveats": _caveats(used_a, used_b, len(differences), claim),
+        "conditions": _conditions(claim, key, a_name, b_name, used_a, used_b, seeds),
+        "pairs": [{"seed": int(r.seed), "a": float(r.value_a), "b": float(r.value_b)} for r in paired.itertuples()],
+    }
+
+
+def findings(frame: pd.DataFrame) -> list[dict]:
+    """Every finding the runs in `frame` (`results_frame`) support, claim by claim, smallest size first."""
+    metric = ", ".join(sorted(frame["metric"].dropna().unique())) or "score"
+    methods = list(dict.fromkeys(frame["method"]))
+    found = []
+    cell = ["task", "training", "samples", "train_lang", "eval_lang"]
+    for claim in CLAIMS:
+        comparisons = claim.methods(methods)
+        if not comparisons:
+            continue
+        runs = _runs_for(frame, claim.measure)
+        same_language = runs["train_lang"] == runs["eval_lang"]
+        runs = runs[same_language if claim.pairs == "in_language" else ~same_language]
+        for key, here in sorted(runs.groupby(cell, dropna=False), key=lambda item: (item[0][2], item[0][3], item[0][4])):
+            for a_name, b_name in comparisons:
+                a, b = here[here["method"] == a_name], here[here["method"] == b_name]
+                if a.empty or b.empty:
+                    continue
+                finding = _finding(claim, key, a_name, b_name, a, b, metric)
+                if finding is not None:
+                    found.append(finding)
+    return found
+
+
+def convergence(frame: pd.DataFrame) -> dict:
+    """How the study's runs stopped: counts per stopping rule, and the runs a bound cut off while improving."""
+    runs = frame[frame["status"] == "ok"].drop_duplicates("run_id")
+    reasons = runs["stop_reason"].fillna("unrecorded").value_counts().to_dict()
+    return {"runs": len(runs), "stopped_by": {str(k): int(v) for k, v in reasons.items()},
+            "bounded_while_improving": int(runs["still_improving"].sum())}
