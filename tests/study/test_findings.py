@@ -16,18 +16,19 @@ LONG = {**PROTOCOL, "patience": None}
 
 
 def record(method, seed, score, samples=100, train="sw", target="sw", lr=None, protocol=PROTOCOL, curve=None,
-           stop_reason="patience", drift=None, eval_examples=500, language_adapters=None, study="s1"):
+           stop_reason="patience", drift=None, eval_examples=500, language_adapters=None, study="s1", model="m", status="ok"):
     lr = lr if lr is not None else (5e-5 if method == "finetune" else 1e-3)
     curve = curve or [{"epoch": e, "dev_score": score - 0.01 * abs(e - 5), "dev_loss": 1.0, "train_loss": 1.0} for e in range(1, 9)]
     best = max(range(len(curve)), key=lambda i: curve[i]["dev_score"]) + 1
-    identity = {"method": method, "seed": seed, "samples": samples, "train": train, "lr": lr, "protocol": protocol}
+    identity = {"method": method, "seed": seed, "samples": samples, "train": train, "lr": lr, "protocol": protocol, "model": model}
     return {
         "run_id": run_id(identity), "study_id": study, "method": method, "task": "wikiann", "train_lang": train,
         "eval_lang": target, "samples": samples, "lr": lr, "seed": seed, "epochs": protocol["epochs"], "metric": "seqeval_f1",
-        "status": "ok", "score": score, "last_score": score, "curve": curve, "best_epoch": best, "epochs_trained": len(curve),
+        "status": status, "score": score, "last_score": score, "curve": curve, "best_epoch": best, "epochs_trained": len(curve),
         "stop_reason": stop_reason, "protocol": protocol, "eval_split": "test", "eval_examples": eval_examples,
         "drift": drift or {"measure": "rsa", "layers": [0, 1], "similarity": [0.9, 0.5]},
-        "trainable_params": 1000, "total_params": 100000, "seconds": 1.0, "model": {"name": "m", "fingerprint": "f"},
+        "trainable_params": 1000, "total_params": 100000, "seconds": 1.0, "model": {"name": model, "fingerprint": "f"},
+        "data": {"task": "wikiann", "train_fingerprint": f"{train}-{samples}-{seed}"},
         **({"language_adapters": language_adapters} if language_adapters else {}),
     }
 
@@ -150,3 +151,41 @@ def test_report_opens_with_findings_and_merges_studies_by_configuration(tmp_path
     assert len(low) == 1 and low[0]["n"] == 3  # the runs both studies hold count once
     assert low[0]["verdict"] == SUPPORTED and "**supported**" in text
     assert document["convergence"]["runs"] == 12 and document["studies"] == [str(first), str(second)]
+
+
+def test_intervals_agree_with_scipys_paired_t_test_on_the_records():
+    rng = np.random.default_rng(3)
+    records, a, b = [], [], []
+    for seed in range(4):
+        subset = rng.normal(0.6, 0.05)
+        fine, adapter = subset + rng.normal(0, 0.02), subset + 0.01 + rng.normal(0, 0.02)
+        records += [record("finetune", seed, fine), record("adapter", seed, adapter)]
+        a.append(adapter)
+        b.append(fine)
+    found = one(findings(results_frame(records)), "he2021.low_resource")
+    reference = stats.ttest_rel(a, b).confidence_interval(0.95)
+    assert found["ci95"] == pytest.approx([reference.low, reference.high], abs=1e-12)
+    assert found["effect"] == pytest.approx(np.mean(np.subtract(a, b)), abs=1e-12)
+
+
+def test_runs_of_other_models_are_never_paired():
+    records = [record("adapter", seed, 0.7, model="x") for seed in range(3)] + [record("finetune", seed, 0.5, model="y") for seed in range(3)]
+    assert findings(results_frame(records)) == []
+
+
+def test_failed_runs_and_equal_differences_are_named_and_a_success_outranks_a_failure():
+    records = [record(m, seed, 0.6 + (0.01 if m == "adapter" else 0)) for seed in range(3) for m in ("finetune", "adapter")]
+    records.append({**record("finetune", 3, 0.0), "status": "failed", "score": None, "error": "loss became nan"})
+    records.append({**records[0], "status": "failed", "score": None})  # a later failure of a run that succeeded
+    found = one(findings(results_frame(records)), "he2021.low_resource")
+    assert found["n"] == 3 and found["verdict"] == SUPPORTED
+    assert "1 run(s) of this cell failed and are left out" in found["caveats"]
+    assert "every paired difference is the same: the interval has no width" in found["caveats"]
+
+
+def test_the_spread_leaves_out_a_seed_that_lacks_a_rate():
+    records = [record("finetune", seed, score, lr=lr) for seed in range(3) for lr, score in ((1e-5, 0.3 + 0.01 * seed), (1e-4, 0.6))]
+    records += [record("adapter", seed, score, lr=lr) for seed in range(3) for lr, score in ((1e-4, 0.55), (1e-3, 0.6 - 0.01 * seed))]
+    records = [r for r in records if not (r["method"] == "adapter" and r["seed"] == 2 and r["lr"] == 1e-4)]
+    found = one(findings(results_frame(records)), "he2021.lr_sensitivity")
+    assert [p["seed"] for p in found["pairs"]] == [0, 1]

@@ -62,7 +62,22 @@ def test_targets_default_to_the_target_language():
         ({"lrs": {"adapter": [math.nan]}}, "learning rate nan for adapter"),
         ({"lrs": {"adapter": [math.inf]}}, "learning rate inf for adapter"),
         ({"lrs": {"adapter": ["fast"]}}, "learning rate 'fast' for adapter"),
-        ({"lrs": [1e-4]}, "lrs maps each method to its learning rates"),
+        ({"lrs": [1e-4]}, "study setting lrs must be a mapping or null, got [0.0001]"),
+        ({"epochs": "three"}, "study setting epochs must be a whole number, got 'three'"),
+        ({"sizes": "eight"}, "study setting sizes must be a list of whole numbers, e.g. [100, 300] or null, got 'eight'"),
+        ({"methods": "adapter"}, "study setting methods must be a list of names, e.g. [finetune, adapter], got 'adapter'"),
+        ({"seeds": 0}, "study setting seeds must be a list of whole numbers"),
+        ({"samples": True}, "study setting samples must be a whole number, got True"),
+        ({"patience": -1}, "--patience must be a whole number of epochs, at least 1"),
+        ({"patience": 1.5}, "study setting patience must be a whole number or null, got 1.5"),
+        ({"time_budget": -5}, "--time-budget must be a positive number of seconds"),
+        ({"zero_shot_sizes": "some"}, "zero_shot_sizes must be one of largest, all, got 'some'"),
+        ({"lr_sweep": {"sizes": [300]}}, "lr_sweep needs lrs"),
+        ({"lr_sweep": [300]}, "study setting lr_sweep must be a mapping or null"),
+        ({"long_training": {"sizes": "100"}}, "long_training.sizes must be a list of positive training sizes"),
+        ({"long_training": {"sizes": [100], "epochs": 5}}, "long_training.epochs must be a whole number of at least 10"),
+        ({"long_training": {"sizes": [100], "epoch": 20}}, "unknown long_training settings ['epoch']"),
+        ({"min_steps": 75}, "min_steps is gone"),
         ({"methods": []}, "--methods is empty"),
         ({"seeds": []}, "--seeds is empty"),
         ({"samples": 0}, "--samples must be a positive number"),
@@ -121,6 +136,12 @@ def test_yaml_style_rates_written_without_a_dot_are_numbers():
 def test_round_trip_through_a_dict():
     study = StudyConfig(lang="yo", sizes=[50], lrs={"adapter": [1e-4]}, language_adapter=LanguageAdapterSettings(steps=7))
     assert StudyConfig.from_dict(study.to_dict()) == study
+    assert StudyConfig(patience=0).patience is None and StudyConfig(time_budget=600).time_budget == 600.0
+    parts = StudyConfig(time_budget=300, lr_sweep={"sizes": [300], "lrs": {"adapter": ["1e-4", 1e-3]}},
+                        long_training={"sizes": [100], "epochs": 12})
+    assert parts.lr_sweep.lrs == {"adapter": [1e-4, 1e-3]} and parts.long_training.methods is None
+    assert StudyConfig.from_dict(parts.to_dict()) == parts  # what study.json holds is what workers rebuild
+    assert "lr_sweep" not in StudyConfig().to_dict() and "time_budget" not in StudyConfig().to_dict()
 
 
 def test_paper_profile_is_the_full_protocol_and_keeps_the_grid():

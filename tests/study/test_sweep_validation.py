@@ -201,6 +201,52 @@ def test_cli_study_file_with_unknown_key_is_refused(real_data, tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("task: wikiann\nlang: sw\nepochs: \"three\"\n", "study.yaml:3: study setting epochs must be a whole number, got 'three'"),
+        ("task: wikiann\nmethods: adapter\n", "study.yaml:2: study setting methods must be a list of names"),
+        ("task: wikiann\nseeds: [0, 1\nepochs: 2\n", "study.yaml:3: "),
+    ],
+)
+def test_cli_study_file_errors_name_the_line(real_data, tmp_path, text, message):
+    config = tmp_path / "study.yaml"
+    config.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(app, ["sweep", "--config", str(config), "--data-dir", str(real_data), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1
+    line = _one_line(result.output)
+    assert message in line and "Traceback" not in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_protocol_names_the_known_ones(real_data, tmp_path):
+    result = CliRunner().invoke(app, ["sweep", "--protocol", "he2020", "--data-dir", str(real_data), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1 and "unknown protocol 'he2020'; choose from he2021" in _one_line(result.output)
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_protocol_refuses_a_study_file_that_plans_its_parts(real_data, tmp_path):
+    config = tmp_path / "study.yaml"
+    config.write_text("long_training: {sizes: [100], epochs: 12}\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["sweep", "--protocol", "he2021", "--config", str(config), "--data-dir", str(real_data),
+                                      "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1 and "plans lr_sweep and long_training itself" in _one_line(result.output)
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_report_of_several_studies_needs_its_own_out(tmp_path):
+    for name in ("a", "b"):
+        ResultsStore(tmp_path / name).append({"run_id": name, "eval_lang": "sw", "status": "ok", "score": 0.5})
+    result = CliRunner().invoke(app, ["report", str(tmp_path / "a"), str(tmp_path / "b")])
+    assert result.exit_code == 1 and "name its directory with --out" in _one_line(result.output)
+    result = CliRunner().invoke(app, ["report", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "a")])
+    assert result.exit_code == 1 and "holds a study of its own" in _one_line(result.output)
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    result = CliRunner().invoke(app, ["report", str(tmp_path / "a"), "--out", str(tmp_path / "file")])
+    assert result.exit_code == 1 and "is a file" in _one_line(result.output)
+    assert not (tmp_path / "a" / "report.md").exists()
+
+
 # jobs and the estimate
 
 

@@ -10,6 +10,7 @@ from rich.table import Table
 from xadapt.cli.common import console, status, user_errors
 from xadapt.errors import XadaptError
 from xadapt.study.report import load_frame, read_findings, score_overview, write_report
+from xadapt.study.results import RESULTS_FILE
 
 
 def _overview_table(overview: pd.DataFrame) -> Table:
@@ -34,11 +35,13 @@ def report_command(
 
     With several DIRs, runs are matched by configuration: a run two studies share counts once, and
     runs trained under different rules are never paired."""
+    studies = list(dict.fromkeys(studies))
     if len(studies) > 1 and out is None:
         raise XadaptError(f"{len(studies)} studies are merged into one report: name its directory with --out (e.g. --out runs/merged)")
-    for study in studies:
-        if out is not None and out.resolve() == study.resolve() and len(studies) > 1:
-            raise XadaptError(f"--out {out} is one of the merged studies; its own report would be replaced. Choose a new --out")
+    if out is not None and out.exists() and not out.is_dir():
+        raise XadaptError(f"--out {out} is a file; name a directory for the report")
+    if out is not None and len(studies) > 1 and (out / RESULTS_FILE).exists():
+        raise XadaptError(f"--out {out} holds a study of its own; its report would be replaced by the merged one. Choose a new --out")
     target = out or studies[0]
     load_frame(*studies)  # fails with a clear message before anything is written
     with status(f"writing the report for {', '.join(map(str, studies))} ..."):
@@ -72,7 +75,7 @@ def _findings_table(document: dict) -> Table:
     colors = {"supported": "green", "contradicted": "red", "inconclusive": "yellow"}
     for f in found:
         interval = "no interval" if f["ci95"] is None else f"[{f['ci95'][0]:+.3f}, {f['ci95'][1]:+.3f}]"
-        table.add_row(f"{f['statement']}", str(f["samples"]), f"{f['train_lang']}→{f['eval_lang']}", f"{f['effect']:+.3f} {interval}",
+        table.add_row(f"{f['claim']} ({f['comparison']})", str(f["samples"]), f"{f['train_lang']}→{f['eval_lang']}", f"{f['effect']:+.3f} {interval}",
                       str(f["n"]), f"[{colors[f['verdict']]}]{f['verdict']}[/]", f"{len(f['caveats'])} caveat(s)" if f["caveats"] else "–")
     return table
 

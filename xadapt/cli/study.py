@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from xadapt.cli.common import OUTPUT_VOCABULARY_HELP, PATIENCE_HELP, TIME_BUDGET_HELP, OutputVocabulary, console, user_errors
 from xadapt.errors import XadaptError
-from xadapt.study.config import StudyConfig
+from xadapt.study.config import SettingError, StudyConfig
 
 
 def _numbers(text: str | None, kind: type, flag: str) -> list | None:
@@ -43,10 +43,37 @@ def _learning_rates(text: str | None, methods: list[str]) -> dict[str, list[floa
 def load_study_file(path: Path) -> dict:
     if not path.is_file():
         raise XadaptError(f"study file {path} does not exist; see configs/studies/ for examples")
-    values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    text = path.read_text(encoding="utf-8")
+    try:
+        values = yaml.safe_load(text) or {}
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or "not valid YAML"
+        raise XadaptError(f"{path}{where}: {problem}; fix the YAML syntax (see configs/studies/ for examples)") from None
     if not isinstance(values, dict):
         raise XadaptError(f"{path} must hold a mapping of study settings (task:, lang:, sizes: ...)")
     return values
+
+
+def key_line(path: Path, key: str) -> int | None:
+    """The line of top-level `key` in the YAML file at `path` (1-based), if it is there."""
+    node = yaml.compose(path.read_text(encoding="utf-8"))
+    for name, _ in getattr(node, "value", []):
+        if getattr(name, "value", None) == key:
+            return name.start_mark.line + 1
+    return None
+
+
+def study_from(values: dict, config: Path | None) -> StudyConfig:
+    """The study of `values`; a wrong setting that came from the study file is reported with its line."""
+    try:
+        return StudyConfig.from_dict(values)
+    except SettingError as err:
+        line = key_line(config, err.key) if config else None
+        if line is None:
+            raise
+        raise XadaptError(f"{config}:{line}: {err}") from None
 
 
 def _print_plan(facts: dict) -> None:
@@ -99,19 +126,23 @@ def sweep_command(
             values[key] = given  # a flag typed on the command line beats the study file
     for key, given in {
         "sizes": _numbers(sizes, int, "--sizes"), "methods": _names(methods), "seeds": _numbers(seeds, int, "--seeds"),
-        "epochs": epochs, "targets": _names(targets), "time_budget": time_budget,
-        "patience": None if patience is None else patience or None,
+        "targets": _names(targets),
     }.items():
-        if given is not None or (key == "patience" and patience == 0):
+        if given is not None:
             values[key] = given
-    study = StudyConfig.from_dict(values)
+    stopping = {key: given for key, given in {"epochs": epochs, "patience": patience, "time_budget": time_budget}.items()
+                if given is not None}  # typed flags: they beat the study file and the --paper profile
+    study = study_from({**values, **stopping}, config)
     rates = _learning_rates(lrs, study.methods)
     if rates is not None:
         study.lrs = {**(study.lrs or {}), **rates}
     if protocol:
+        if study.lr_sweep or study.long_training:
+            raise XadaptError(f"--protocol {protocol} plans lr_sweep and long_training itself, and {config} defines them too; "
+                              "remove them from the study file or drop --protocol")
         study = apply_protocol(protocol, study)
     if paper:
-        study = study.paper_profile()
+        study = replace(study.paper_profile(), **stopping)
     if lang_adapter_steps is not None:
         study.language_adapter = replace(study.language_adapter, steps=lang_adapter_steps)
     if lang_adapter_vocabulary is not None:

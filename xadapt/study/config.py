@@ -13,8 +13,9 @@ runs to the grid: `lr_sweep` (more learning rates at some sizes, for the sensiti
 """
 
 import math
-from dataclasses import MISSING, asdict, dataclass, field, fields, replace
-from typing import Any
+import types
+from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass, replace
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from xadapt.errors import XadaptError
 from xadapt.train.language import LanguageAdapterSettings
@@ -23,6 +24,7 @@ TASK_METHODS = ("finetune", "adapter", "madx")
 # usual learning rates: fine-tuning 2e-5..5e-5, adapters 1e-4..1e-3 (He et al. 2021, Pfeiffer et al. 2020)
 DEFAULT_LRS = {"finetune": 5e-5, "adapter": 1e-3, "madx": 1e-3}
 ADAPTER_LR = 1e-3  # the top of the usual range
+LONG_TRAINING_EPOCHS = 10  # long runs train at least this many epochs: the overfitting claim judges nothing shorter
 ZERO_SHOT_SIZES = ("largest", "all")  # source data is rarely the scarce part: by default zero-shot runs train on the largest size
 RETIRED_SETTINGS = {
     "min_steps": "min_steps is gone: every size now trains under the same stopping rule (epochs is the maximum, "
@@ -75,6 +77,10 @@ class StudyConfig:
     long_training: LongTraining | None = None  # runs without early stopping at some sizes (in-language runs)
 
     def __post_init__(self):
+        for name, hint in get_type_hints(type(self)).items():
+            value = getattr(self, name)
+            if not _conforms(value, hint):
+                raise SettingError(name, f"study setting {name} must be {_describe(hint)}, got {value!r}")
         self.lr_sweep = _part(LearningRateSweep, self.lr_sweep, "lr_sweep")
         self.long_training = _part(LongTraining, self.long_training, "long_training")
         if self.zero_shot_sizes not in ZERO_SHOT_SIZES:
@@ -84,8 +90,10 @@ class StudyConfig:
             self.lr_sweep.lrs = _rates(self.lr_sweep.lrs, "lr_sweep.lrs")
         if self.long_training is not None:
             self.long_training.sizes = _sizes(self.long_training.sizes, "long_training.sizes")
-            if isinstance(self.long_training.epochs, bool) or not isinstance(self.long_training.epochs, int) or self.long_training.epochs < 2:
-                raise XadaptError(f"long_training.epochs must be a whole number of at least 2, got {self.long_training.epochs!r}")
+            epochs = self.long_training.epochs
+            if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < LONG_TRAINING_EPOCHS:
+                raise SettingError("long_training", f"long_training.epochs must be a whole number of at least {LONG_TRAINING_EPOCHS} "
+                                   f"(shorter runs show no overfitting), got {epochs!r}")
         if isinstance(self.language_adapter, dict):
             known = {f.name for f in fields(LanguageAdapterSettings)}
             unknown = set(self.language_adapter) - known
@@ -109,11 +117,14 @@ class StudyConfig:
             raise XadaptError(f"--samples must be a positive number of examples, got {self.samples}")
         if self.epochs < 1:
             raise XadaptError(f"--epochs must be at least 1, got {self.epochs}")
-        if self.patience is not None and (isinstance(self.patience, bool) or not isinstance(self.patience, int) or self.patience < 1):
-            raise XadaptError(f"--patience must be a whole number of epochs, at least 1 (or null: no early stopping), got {self.patience!r}")
-        self.time_budget = _number(self.time_budget)
-        if self.time_budget is not None and (isinstance(self.time_budget, bool) or not isinstance(self.time_budget, (int, float)) or not 0 < self.time_budget < math.inf):
-            raise XadaptError(f"--time-budget must be a positive number of seconds per run (or null: none), got {self.time_budget!r}")
+        if self.patience == 0:
+            self.patience = None  # 0 epochs of patience: train every epoch, as --patience 0 says
+        if self.patience is not None and self.patience < 1:
+            raise SettingError("patience", f"--patience must be a whole number of epochs, at least 1 (0 or null: no early stopping), got {self.patience!r}")
+        if self.time_budget is not None:
+            self.time_budget = float(_number(self.time_budget))  # 600 and 600.0 are one budget, with one run id
+            if not 0 < self.time_budget < math.inf:
+                raise SettingError("time_budget", f"--time-budget must be a positive number of seconds per run (or null: none), got {self.time_budget!r}")
         if not self.methods:
             raise XadaptError("--methods is empty; name at least one, e.g. finetune,adapter,madx")
         if not self.seeds:
@@ -190,6 +201,49 @@ class StudyConfig:
             max_length=256,
             language_adapter=replace(self.language_adapter, steps=100_000, batch_size=64, max_length=256, lr=1e-4, head_steps=10_000),
         )
+
+
+class SettingError(XadaptError):
+    """A study setting of the wrong kind; `key` names it, so a study file's reader can add its line."""
+
+    def __init__(self, key: str, message: str):
+        super().__init__(message)
+        self.key = key
+
+
+_WORDS = {int: "a whole number", float: "a number", str: "text", dict: "a mapping", type(None): "null"}
+
+
+def _conforms(value: Any, hint: Any) -> bool:
+    """Whether `value` (as a study file or flag gives it) has the type `hint` names; YAML's 1e-4 text counts as a number."""
+    origin, args = get_origin(hint), get_args(hint)
+    if origin in (Union, types.UnionType):
+        return any(_conforms(value, arg) for arg in args)
+    if origin is list:
+        return isinstance(value, (list, tuple)) and all(_conforms(item, args[0]) for item in value)
+    if origin is dict or hint is dict:
+        return isinstance(value, dict)
+    if hint is type(None):
+        return value is None
+    if hint in (int, float) and isinstance(value, bool):
+        return False
+    if hint is float:
+        return isinstance(value, (int, float)) or isinstance(_number(value), float)
+    if isinstance(hint, type) and is_dataclass(hint):
+        return isinstance(value, (hint, dict))
+    return isinstance(value, hint) if isinstance(hint, type) else True
+
+
+def _describe(hint: Any) -> str:
+    origin, args = get_origin(hint), get_args(hint)
+    if origin in (Union, types.UnionType):
+        return " or ".join(_describe(arg) for arg in args)
+    if origin is list:
+        item = args[0]
+        return f"a list of {'whole numbers, e.g. [100, 300]' if item is int else 'names, e.g. [finetune, adapter]' if item is str else 'numbers'}"
+    if origin is dict or (isinstance(hint, type) and is_dataclass(hint)):
+        return "a mapping"
+    return _WORDS.get(hint, getattr(hint, "__name__", str(hint)))
 
 
 def _part(kind: type, value: Any, name: str):

@@ -26,16 +26,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from xadapt.study.config import LONG_TRAINING_EPOCHS
 from xadapt.study.results import best_lr_runs
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
 VERDICTS = (SUPPORTED, CONTRADICTED, INCONCLUSIVE)
-LONG_TRAINING_EPOCHS = 10  # the overfitting claim needs runs trained at least this long without early stopping
 SMALL_TEST = 500  # fewer test examples than this: a caveat (a 200-sentence F1 has a standard error of ~0.02)
 WEAK_LANGUAGE_ADAPTER = 0.5  # held-out perplexity after / before above this: the language adapter barely learnt
 UNEQUAL_BUDGET = 1.5  # trainable parameters of the two methods differing by more than this factor: a caveat
 MADX_STEPS = 250_000  # Pfeiffer et al. (2020) trained each language adapter this many steps
-NOT_ADAPTERS = ("finetune", "madx")  # every other method of a study is an adapter method for Ruidan He's claims
+NOT_ADAPTERS = ("finetune", "madx", "?")  # every other method of a study is an adapter method for Ruidan He's claims ("?": unrecorded)
 SEQUENTIAL = ("adapter", "seq_bn")  # names of the sequential bottleneck adapter
 
 
@@ -100,31 +100,33 @@ def _last_layer(drift) -> float:
 
 
 def _per_seed(runs: pd.DataFrame, measure: str) -> pd.DataFrame:
-    """One row per seed with the method's value of `measure` (and what the caveats need)."""
+    """One row per (seed, training subset) with the method's value of `measure`, and `runs`: how many
+    runs it rests on (more than one when merged studies differ in what the cell does not name)."""
+    keys = ["seed", "train_fingerprint"]
+    runs = runs.assign(train_fingerprint=runs["train_fingerprint"].fillna(""))
     if measure == "lr_spread":
-        grouped = runs.groupby("seed")
-        value = grouped["score"].max() - grouped["score"].min()
-        value = value[grouped["lr"].nunique() >= 2]
-        rows = runs.drop_duplicates("seed").set_index("seed").loc[value.index]
-        return rows.assign(value=value).reset_index()
+        grouped = runs.groupby(keys)
+        rates = grouped["lr"].nunique()
+        every_rate = (rates == runs["lr"].nunique()) & (rates >= 2)  # a seed missing a rate (a failed run) is left out
+        spread = (grouped["score"].max() - grouped["score"].min())[every_rate]
+        return spread.rename("value").reset_index().assign(runs=1)
     values = {
         "score": runs["score"],
         "overfitting": runs["dev_best"] - runs["dev_last"],
         "drift": runs["drift"].map(_last_layer),
     }[measure]
-    return runs.assign(value=values.astype(float)).drop_duplicates("seed")
+    per = runs.assign(value=values.astype(float)).groupby(keys)["value"].agg(value="mean", runs="count")
+    return per.reset_index()
 
 
 def _runs_for(frame: pd.DataFrame, measure: str) -> pd.DataFrame:
-    """The runs a measure is judged on: early-stopped ones where the study has them (the long runs
-    without early stopping serve only the overfitting measure), at each cell's best dev learning rate
-    (all rates for the learning-rate spread)."""
+    """The successful runs a measure is judged on, at each cell's best dev learning rate (all rates for
+    the learning-rate spread); overfitting only on runs trained at least `LONG_TRAINING_EPOCHS` epochs
+    without early stopping. Every cell is judged under its own training rule, which its conditions name."""
     ok = frame[frame["status"] == "ok"]
     if measure == "overfitting":
-        return ok[ok["patience"].isna() & (ok["epochs_trained"] >= LONG_TRAINING_EPOCHS)]
-    early = ok[ok["patience"].notna()]
-    main = early if not early.empty else ok
-    return main if measure == "lr_spread" else best_lr_runs(main)
+        return best_lr_runs(ok[ok["patience"].isna() & (ok["epochs_trained"] >= LONG_TRAINING_EPOCHS)])
+    return ok if measure == "lr_spread" else best_lr_runs(ok)
 
 
 def paired_effect(differences: np.ndarray) -> tuple[float, tuple[float, float] | None]:
@@ -153,9 +155,15 @@ def _rates(runs: pd.DataFrame) -> str:
     return ", ".join(f"{lr:g}" for lr in sorted(runs["lr"].dropna().unique()))
 
 
-def _caveats(a: pd.DataFrame, b: pd.DataFrame, n: int, claim: Claim) -> list[str]:
+def _caveats(a: pd.DataFrame, b: pd.DataFrame, n: int, claim: Claim, differences: np.ndarray, failed: int, repeated: int) -> list[str]:
     both = pd.concat([a, b])
     caveats = []
+    if failed:
+        caveats.append(f"{failed} run(s) of this cell failed and are left out")
+    if repeated:
+        caveats.append(f"{repeated} seed(s) hold several runs of one method (merged studies that differ outside the cell): averaged")
+    if n >= 2 and np.ptp(differences) == 0:
+        caveats.append("every paired difference is the same: the interval has no width")
     bounded = int(both["still_improving"].sum())
     if bounded:
         caveats.append(f"{bounded} of {len(both)} runs hit a bound (max epochs or time budget) while still improving: not converged")
@@ -166,15 +174,18 @@ def _caveats(a: pd.DataFrame, b: pd.DataFrame, n: int, claim: Claim) -> list[str
     smallest = both["eval_examples"].min()
     if claim.measure != "overfitting" and pd.notna(smallest) and smallest < SMALL_TEST:
         caveats.append(f"test sample of {int(smallest)} examples")
-    before, after = both["language_adapter_perplexity_before"], both["language_adapter_perplexity_after"]
-    weak = both[(after / before) > WEAK_LANGUAGE_ADAPTER]
-    if not weak.empty:
-        worst = weak.loc[(weak["language_adapter_perplexity_after"] / weak["language_adapter_perplexity_before"]).idxmax()]
-        caveats.append(
-            f"language adapters barely learnt: held-out perplexity {worst['language_adapter_perplexity_before']:,.0f} → "
-            f"{worst['language_adapter_perplexity_after']:,.0f} after {int(worst['language_adapter_steps']):,} steps "
-            f"(MAD-X: {MADX_STEPS:,})"
-        )
+    with_adapters = both.dropna(subset=["language_adapter_perplexity_before", "language_adapter_perplexity_after"])
+    if not with_adapters.empty:
+        ratio = with_adapters["language_adapter_perplexity_after"] / with_adapters["language_adapter_perplexity_before"]
+        worst = with_adapters.loc[ratio.idxmax()]
+        steps = int(worst["language_adapter_steps"])
+        what = ("language adapters barely learnt" if ratio.max() > WEAK_LANGUAGE_ADAPTER
+                else "language adapters trained far less than MAD-X's" if steps < MADX_STEPS / 100 else None)
+        if what:
+            caveats.append(
+                f"{what}: held-out perplexity {worst['language_adapter_perplexity_before']:,.0f} → "
+                f"{worst['language_adapter_perplexity_after']:,.0f} after {steps:,} steps (MAD-X: {MADX_STEPS:,})"
+            )
     params_a, params_b = a["trainable_params"].max(), b["trainable_params"].max()
     if claim.key == "he2022.ffn" and pd.notna(params_a) and pd.notna(params_b) and max(params_a, params_b) > UNEQUAL_BUDGET * min(params_a, params_b):
         caveats.append(f"unequal budgets: {int(params_a):,} vs {int(params_b):,} trainable parameters")
@@ -187,9 +198,9 @@ def _conditions(claim: Claim, key: tuple, a_name: str, b_name: str, a: pd.DataFr
     return (f"{task} {train}→{target}, {samples} training examples, {training}; seeds {', '.join(map(str, seeds))}; {rates}")
 
 
-def _finding(claim: Claim, key: tuple, a_name: str, b_name: str, a: pd.DataFrame, b: pd.DataFrame, metric: str) -> dict | None:
+def _finding(claim: Claim, key: tuple, a_name: str, b_name: str, a: pd.DataFrame, b: pd.DataFrame, metric: str, failed: int) -> dict | None:
     a_seed, b_seed = _per_seed(a, claim.measure), _per_seed(b, claim.measure)
-    paired = a_seed[["seed", "value"]].merge(b_seed[["seed", "value"]], on="seed", suffixes=("_a", "_b")).dropna()
+    paired = a_seed.merge(b_seed, on=["seed", "train_fingerprint"], suffixes=("_a", "_b")).dropna(subset=["value_a", "value_b"])
     if paired.empty:
         return None
     paired = paired.sort_values("seed")
@@ -210,7 +221,8 @@ def _finding(claim: Claim, key: tuple, a_name: str, b_name: str, a: pd.DataFrame
         "effect": effect,
         "ci95": list(interval) if interval else None,
         "verdict": verdict(interval),
-        "caveats": _caveats(used_a, used_b, len(differences), claim),
+        "caveats": _caveats(used_a, used_b, len(differences), claim, differences, failed,
+                            int(((paired["runs_a"] > 1) | (paired["runs_b"] > 1)).sum())),
         "conditions": _conditions(claim, key, a_name, b_name, used_a, used_b, seeds),
         "pairs": [{"seed": int(r.seed), "a": float(r.value_a), "b": float(r.value_b)} for r in paired.itertuples()],
     }
@@ -221,7 +233,8 @@ def findings(frame: pd.DataFrame) -> list[dict]:
     metric = ", ".join(sorted(frame["metric"].dropna().unique())) or "score"
     methods = list(dict.fromkeys(frame["method"]))
     found = []
-    cell = ["task", "training", "samples", "train_lang", "eval_lang"]
+    cell = ["task", "training", "samples", "train_lang", "eval_lang", "model"]
+    failures = frame[frame["status"] != "ok"].groupby([*cell, "method"], dropna=False).size().to_dict()
     for claim in CLAIMS:
         comparisons = claim.methods(methods)
         if not comparisons:
@@ -229,12 +242,14 @@ def findings(frame: pd.DataFrame) -> list[dict]:
         runs = _runs_for(frame, claim.measure)
         same_language = runs["train_lang"] == runs["eval_lang"]
         runs = runs[same_language if claim.pairs == "in_language" else ~same_language]
-        for key, here in sorted(runs.groupby(cell, dropna=False), key=lambda item: (item[0][2], item[0][3], item[0][4])):
+        cells = sorted(runs.groupby(cell, dropna=False), key=lambda item: tuple(str(k) if pd.isna(k) else k for k in item[0][2:5]))
+        for key, here in cells:
             for a_name, b_name in comparisons:
                 a, b = here[here["method"] == a_name], here[here["method"] == b_name]
                 if a.empty or b.empty:
                     continue
-                finding = _finding(claim, key, a_name, b_name, a, b, metric)
+                failed = sum(failures.get((*key, m), 0) for m in (a_name, b_name))
+                finding = _finding(claim, key[:5], a_name, b_name, a, b, metric, failed)
                 if finding is not None:
                     found.append(finding)
     return found

@@ -244,7 +244,7 @@ def write_plots(frame: pd.DataFrame, plots_dir: Path) -> list[Path]:
     untimed = best[best["patience"].isna()]  # runs trained every epoch: the curves that show overfitting
     figures = {
         "score_vs_size": _score_vs_size(main),
-        "curves": _curves(untimed if not untimed.empty else main),
+        "curves": _curves(_main_rule(untimed) if not untimed.empty else main),
         "lr_sensitivity": _lr_sensitivity(ok[ok["training"].isin(main["training"])]),
         "zero_shot": _zero_shot(main),
         "drift": _drift(main),

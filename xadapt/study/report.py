@@ -145,11 +145,13 @@ def findings_section(found: list[dict], frame: pd.DataFrame) -> str:
     lines = [
         "## Findings",
         "",
-        "Each claim of the papers that this study's runs can speak to. Runs are paired by seed (the same training "
-        "subset and initial seed for both methods, each at its best mean dev learning rate); the effect is the mean "
+        "Each claim of the papers that this study's runs can speak to, judged per cell (size, language pair, training "
+        "rule). Runs are paired by seed (the same training subset and initial seed for both methods; each method at its "
+        "best mean dev learning rate, except for the learning-rate spread, which uses every rate); the effect is the mean "
         "paired difference with its 95% Student-t interval. **Supported**: the whole interval lies on the side the "
         "claim predicts; **contradicted**: on the other side; **inconclusive**: it contains zero, or n < 2. The papers' "
-        "own numbers play no part in a verdict.",
+        "own numbers play no part in a verdict. Each interval stands alone: there is no correction for the number of "
+        "verdicts, so among many a few can fall on one side of zero by chance.",
         "",
         f"Of {stopped['runs']} runs, {stopped['bounded_while_improving']} hit a bound (max epochs or time budget) while "
         f"their dev score was still improving; stopped by {', '.join(f'{STOP_LABELS.get(k, k)}: {v}' for k, v in stopped['stopped_by'].items())}.",

@@ -296,7 +296,8 @@ def training_label(protocol: dict | None, epochs=None) -> str:
 
 def _language_adapters(record: dict) -> dict:
     """The weakest language adapter a record used: the highest perplexity ratio after/before, fewest steps."""
-    adapters = list((record.get("language_adapters") or {}).values())
+    adapters = [a for a in (record.get("language_adapters") or {}).values()
+                if all(isinstance(a.get(k), (int, float)) and 0 < a[k] < math.inf for k in ("perplexity_before", "perplexity_after"))]
     if not adapters:
         return {}
     worst = max(adapters, key=lambda a: a["perplexity_after"] / a["perplexity_before"])
@@ -309,8 +310,9 @@ def results_frame(records: list[dict]) -> pd.DataFrame:
     """One row per evaluation, with `curve` and `drift` kept as objects for the plots, and "?" for
     a missing method or language.
 
-    When a key was recorded twice (a failed run retried, a run redone after a manual edit), the
-    later record wins, so no run is counted twice."""
+    When a key was recorded twice (a failed run retried, a run redone after a manual edit, a run two
+    merged studies share), a successful record wins over a failed one and then the later record, so
+    no run is counted twice."""
     rows = [
         {
             **{key: r.get(key) for key in _TEXT + _INTS + _FLOATS},
@@ -321,13 +323,14 @@ def results_frame(records: list[dict]) -> pd.DataFrame:
             "epochs_trained": r.get("epochs_trained", len(r.get("curve") or []) or None),
             "patience": (r.get("protocol") or {}).get("patience"),
             "training": training_label(r.get("protocol"), r.get("epochs")),
+            "train_fingerprint": (r.get("data") or {}).get("train_fingerprint"),
             "curve": r.get("curve") or [],
             "drift": r.get("drift"),
             **_language_adapters(r),
         }
         for r in records
     ]
-    frame = pd.DataFrame(rows, columns=[*_TEXT, *_INTS, *_FLOATS, "model", "curve", "drift"])
+    frame = pd.DataFrame(rows, columns=[*_TEXT, *_INTS, *_FLOATS, "model", "train_fingerprint", "curve", "drift"])
     frame[_LABELS] = frame[_LABELS].fillna("?")  # a record that lacks them still shows, flagged
     for column in _INTS:
         frame[column] = pd.to_numeric(frame[column]).astype("Int64")
@@ -336,13 +339,16 @@ def results_frame(records: list[dict]) -> pd.DataFrame:
     window = frame["patience"].fillna(IMPROVING_WINDOW)
     improving = (frame["best_epoch"] > frame["epochs_trained"] - window).fillna(False).astype(bool)
     frame["still_improving"] = improving & (frame["stop_reason"] != "patience") & (frame["status"] == "ok")
+    # a success outranks a failure of the same run (a failed retry, or a merged study that saw it fail), then the later record wins
+    frame = frame.iloc[np.argsort((frame["status"] == "ok").to_numpy(), kind="stable")]
     repeated = frame.duplicated(["run_id", "eval_lang"], keep="last") & frame["run_id"].notna()
-    return frame[~repeated].reset_index(drop=True)
+    return frame[~repeated].sort_index().reset_index(drop=True)
 
 
-CELL = ["method", "samples", "train_lang", "eval_lang", "training"]
+CELL = ["method", "samples", "train_lang", "eval_lang", "training", "task", "model"]
 """The columns that make one cell of a study: what a table row or a plotted point summarises. Runs
-trained under different rules (`training`: early-stopped or long runs, other batch sizes) never share one."""
+trained under different rules (`training`: early-stopped or long runs, other batch sizes), on other
+tasks or other models never share one."""
 
 
 def language_pairs(frame: pd.DataFrame) -> list[tuple[str, str]]:

@@ -136,6 +136,8 @@ def execute_run(context: RunContext, run: TaskRun, study_id: str, artifacts: Pat
     train_set, data_fingerprint = context.training_subset(run.train_lang, run.samples, run.seed)
     identity["data"] = {"task": spec.name, "train_fingerprint": data_fingerprint}
     adapters = {lang: context.language_adapter(lang) for lang in run.needs_language_adapters()}
+    if adapters:
+        identity["language_adapters"] = {lang: language_adapter_facts(path) for lang, path in adapters.items()}
     seeded(run.seed)
     model, composition_for = build_model(run.method, context.model_dir, spec.head, len(spec.labels), adapters)
     composed = ComposedModel(model, composition_for(run.train_lang))
@@ -161,8 +163,7 @@ def execute_run(context: RunContext, run: TaskRun, study_id: str, artifacts: Pat
     identity.update(trainable_params=model.trainable_parameter_count(), total_params=sum(c["total"] for c in counts.values()),
                     seconds=seconds, curve=tracker.curve, best_epoch=tracker.best_epoch,
                     epochs_trained=len(tracker.curve), stop_reason=tracker.stop_reason)
-    if adapters:
-        identity["language_adapters"] = {lang: language_adapter_facts(path) for lang, path in adapters.items()}
+
     last = {lang: _test(context, composed, composition_for(lang), lang) for lang in run.eval_langs}
     best = last
     if tracker.best_epoch != len(tracker.curve):  # go back to the best dev epoch's weights and test again

@@ -6,7 +6,6 @@ bad command leaves existing results untouched. Records are appended as each run 
 killed sweep restarted with the same command skips the finished runs.
 """
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,19 +31,20 @@ SECONDS_PER_EXAMPLE = {"finetune": 0.021, "madx": 0.016, "default": 0.0135}
 SECONDS_PER_EVAL_EXAMPLE = 0.005
 SECONDS_PER_MLM_STEP = 0.93
 SECONDS_PER_HEAD_STEP = 0.95  # fitting the shared MLM head: the whole forward pass, gradients only in the head
-SECONDS_PER_RUN = 4.0
-# When early stopping ends a run: the best dev epoch of WikiANN sw runs was about 16 at 100 examples and
-# 5-6 at 1000 (issue 15's measurements), close to 16 * (size / 100) ** -0.46; a run stops `patience` later.
-BEST_EPOCH_AT_100, BEST_EPOCH_EXPONENT = 16.0, -0.46
+SECONDS_PER_RUN = 14.0  # model loading, drift (RSA on 64 sentences), records: measured in that sweep
+# When early stopping ends a run: in the default sweep of 2026-12-01 (WikiANN sw, batch 8, at most 20
+# epochs, linear decay over them) the best dev epoch was 6-18, about 12 on average at every size
+# (100: 11.4, 300: 10.7, 1000: 12.5); a run stops `patience` epochs later.
+TYPICAL_BEST_EPOCH = 12
 
 
 def expected_epochs(run: TaskRun) -> int:
-    """Epochs `run` is expected to train: all of them without early stopping, else its expected best
+    """Epochs `run` is expected to train: all of them without early stopping, else the typical best
     epoch plus its patience (at most `run.epochs`)."""
     if run.patience is None:
         return run.epochs
-    best = math.ceil(BEST_EPOCH_AT_100 * (run.samples / 100) ** BEST_EPOCH_EXPONENT)
-    return min(run.epochs, best + run.patience)
+    return min(run.epochs, TYPICAL_BEST_EPOCH + run.patience)
+
 
 ARTIFACTS = "artifacts"  # OUT/artifacts/<run_id>/: run.json, adapter/ or model/, head/
 
