@@ -42,8 +42,7 @@ def report_command(
         raise XadaptError(f"--out {out} is a file; name a directory for the report")
     if out is not None and len(studies) > 1 and (out / RESULTS_FILE).exists():
         raise XadaptError(f"--out {out} holds a study of its own; its report would be replaced by the merged one. Choose a new --out")
-    target = out or studies[0]
-    load_frame(*studies)  # fails with a clear message before anything is written
+    target = out or studies[0]  # write_report reads every study before it writes anything
     with status(f"writing the report for {', '.join(map(str, studies))} ..."):
         path = write_report(target, studies)
     _print(score_overview(load_frame(*studies)), read_findings(target))
