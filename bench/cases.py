@@ -24,6 +24,15 @@ PEFT = Side("peft", PEER_PYTHON, "bench.sides.hf_side")
 TRANSFORMERS = Side("transformers", Path(sys.executable), "bench.sides.hf_side")  # same transformers as xadapt
 
 
+def in_bf16(side: Side) -> Side:
+    """`side` training under bf16 autocast: xadapt's `precision="bf16"`, a peer's `Trainer(bf16=True)`."""
+    return Side(f"{side.tool} bf16", side.python, side.module, {**side.options, "precision": "bf16"})
+
+
+def side_precision(side: Side) -> str:
+    return side.options.get("precision", "fp32")
+
+
 @dataclass(frozen=True)
 class Case:
     id: str
@@ -40,9 +49,11 @@ class Case:
     notes: str = ""
     kind: str = "training"  # or "inference"
     variants: tuple[Side, ...] = ()  # further xadapt sides, each compared with the peer too
+    peer_variants: tuple[Side, ...] = ()  # further peer sides (the peer in bf16)
+    group: str = ""  # a name selecting several cases at once (`--cases precision`)
 
     def sides(self) -> list[Side]:
-        return [XADAPT, *self.variants, self.peer]
+        return [XADAPT, *self.variants, self.peer, *self.peer_variants]
 
     def settings(self) -> dict:
         """The settings both sides share."""
@@ -83,6 +94,18 @@ CASES = (
         Workload((), "tagging", num_labels(), trains_all=True), "finetune", lr=5e-5, weight_decay=0.01,
         notes="the peer runs with xadapt's own transformers and torch",
     ),
+    *(Case(
+        f"precision_{name}", f"{title}: fp32 and bf16 autocast on each side", peer, workload, flops, method, lr=lr,
+        weight_decay=decay, logits_everywhere=logits, variants=(in_bf16(XADAPT),), peer_variants=(in_bf16(peer),),
+        group="precision", notes="identical padding; weights and optimiser state fp32 on every side",
+    ) for name, title, peer, workload, flops, method, lr, decay, logits in (
+        ("mlm", "Language adapter: masked LM, Swahili text", ADAPTERS, "mlm", Workload(("seq_bn_inv",), "mlm"), "language_adapter",
+         1e-3, 0.0, ("adapters", "adapters bf16")),
+        ("adapter", "Task adapter (`seq_bn`), WikiANN sw", ADAPTERS, "tagging", Workload(("seq_bn",), "tagging", num_labels()),
+         "adapter", 1e-3, 0.0, ()),
+        ("finetune", "Full fine-tuning, WikiANN sw", TRANSFORMERS, "tagging", Workload((), "tagging", num_labels(), trains_all=True),
+         "finetune", 5e-5, 0.01, ()),
+    )),
     Case(
         "inference", "Inference: `Stack(sw language adapter, task adapter)` + tagging head, WikiANN sw test", ADAPTERS,
         "evaluation", Workload(("seq_bn_inv", "seq_bn"), "tagging", num_labels(), trains=False), "stack",

@@ -1,4 +1,5 @@
-"""The machine a run measured: its name, and its fp32 matrix-multiply peak under the benchmark's thread count."""
+"""The machine a run measured: its name and instruction sets, and its matrix-multiply peaks (fp32, bf16)
+under the benchmark's thread count."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 import torch
 
 from bench.protocol import THREADS
+from xadapt.environment import cpu
 
 
 def cpu_model() -> str:
@@ -29,18 +31,23 @@ def describe() -> dict:
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     slug = re.sub(r"[^a-z0-9]+", "-", (gpu or model).lower()).strip("-")
     return {
-        "name": f"{slug}-{cores}c", "cpu": model, "cores": cores, "threads": THREADS, "gpu": gpu,
+        "name": f"{slug}-{cores}c", "cpu": model, "isa": cpu()["isa"], "cores": cores, "threads": THREADS, "gpu": gpu,
         "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
         "torch": torch.__version__, "python": platform.python_version(),
     }
 
 
-def matmul_peak(size: int = 4096, repeats: int = 5) -> float:
-    """Best fp32 FLOP/s of `size` x `size` matrix products on `THREADS` threads (after one untimed product)."""
+PEAK_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+
+
+def matmul_peak(size: int = 4096, repeats: int = 5, precision: str = "fp32") -> float:
+    """Best FLOP/s of `size` x `size` matrix products in `precision` (fp32 or bf16) on `THREADS` threads
+    (after one untimed product)."""
     torch.set_num_threads(THREADS)
     generator = torch.Generator().manual_seed(0)
-    a, b = torch.randn(size, size, generator=generator), torch.randn(size, size, generator=generator)
-    out = torch.empty(size, size)
+    dtype = PEAK_DTYPES[precision]
+    a, b = (torch.randn(size, size, generator=generator).to(dtype) for _ in range(2))
+    out = torch.empty(size, size, dtype=dtype)
     torch.mm(a, b, out=out)
     best = float("inf")
     for _ in range(repeats):

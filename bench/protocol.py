@@ -229,7 +229,9 @@ def peer_training_arguments(spec: dict, output_dir: str, examples: int) -> Train
         remove_unused_columns=False,
         dataloader_num_workers=0,
         dataloader_pin_memory=torch.cuda.is_available(),
-        bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
+        # bf16 autocast as the library documents it (`bf16=True`; on a CPU it needs `use_cpu`); else fp32
+        bf16=spec.get("precision") == "bf16",
+        use_cpu=not torch.cuda.is_available(),
         **warmup,
     )
 

@@ -6,10 +6,17 @@ import json
 import statistics
 from pathlib import Path
 
-from bench.cases import Case
+from bench.cases import Case, side_precision
 from bench.flops import Shape
 
-# (what, threshold, how the measured value is read from the summary); ratios are xadapt / peer
+
+def _has_amx(summary: dict) -> bool:
+    return "AMX" in summary["machine"].get("isa", [])
+
+
+# targets that only a machine with the named capability can meet: (what it needs, whether this one has it)
+NEEDS = {"AMX": _has_amx}
+# (what, threshold, how the measured value is read from the summary[, the capability it needs]); ratios are xadapt / peer
 TARGETS = (
     ("language-adapter MLM training vs adapters (full vocabulary)", 4.0, ">=", lambda s: s["cases"]["mlm"]["ratio"]),
     ("language-adapter MLM training vs adapters (corpus vocabulary)", 4.0, ">=",
@@ -27,6 +34,16 @@ TARGETS = (
     ("task-adapter peak RSS (xadapt) / full fine-tuning peak RSS (Trainer)", 0.5, "<=",
      lambda s: s["cases"]["task_fixed"]["tools"]["xadapt"]["peak_rss_mib"] / s["cases"]["finetune"]["tools"]["transformers"]["peak_rss_mib"]),
     ("reduced sweep, warm / cold wall time", 0.7, "<=", lambda s: s["sweep"]["ratio"]),
+    *((f"bf16 / fp32 training throughput (xadapt), {what}", 1.6, ">=",
+       lambda s, case=case: s["cases"][case]["bf16_speedups"]["xadapt"], "AMX")
+      for what, case in (("masked-LM", "precision_mlm"), ("task adapter", "precision_adapter"), ("full fine-tuning", "precision_finetune"))),
+    ("bf16 language-adapter training, share of the bf16 matmul peak (useful FLOPs)", 0.40, ">=",
+     lambda s: s["cases"]["precision_mlm"]["tools"]["xadapt bf16"]["peak_fraction"]),
+    ("bf16 task-adapter training, share of the bf16 matmul peak (useful FLOPs)", 0.40, ">=",
+     lambda s: s["cases"]["precision_adapter"]["tools"]["xadapt bf16"]["peak_fraction"]),
+    ("bf16 - fp32 paired score difference / seed standard deviation (largest over cells)", 1.0, "<=",
+     lambda s: s["precision_grid"]["largest_noise_ratio"]),
+    ("reduced sweep, 2 workers vs 1 (warm caches), wall-time speed-up", 1.2, ">=", lambda s: s["workers"]["speedup"]),
 )
 
 
@@ -56,26 +73,34 @@ def summarise_tool(case: Case, tool: str, raw: dict, shape: Shape, peak: float) 
     }
 
 
-def summarise_case(case: Case, raw: dict[str, dict], shape: Shape, peak: float) -> dict:
-    tools = {tool: summarise_tool(case, tool, result, shape, peak) for tool, result in raw.items()}
+def summarise_case(case: Case, raw: dict[str, dict], shape: Shape, peaks: dict[str, float]) -> dict:
+    """Each side's summary against the matmul peak of its own precision; ratios to the peer; bf16 / fp32 per tool."""
+    precision = {side.tool: side_precision(side) for side in case.sides()}
+    tools = {tool: summarise_tool(case, tool, result, shape, peaks[precision[tool]]) for tool, result in raw.items()}
     peer = case.peer.tool
     ratios = {tool: row["examples_per_s"] / tools[peer]["examples_per_s"] for tool, row in tools.items() if tool != peer}
+    speedups = {tool: tools[f"{tool} bf16"]["examples_per_s"] / row["examples_per_s"] for tool, row in tools.items()
+                if f"{tool} bf16" in tools}
     return {
         "title": case.title, "kind": case.kind, "peer": peer, "notes": case.notes, "settings": case.settings(),
-        "ratio": ratios["xadapt"], "ratios": ratios, "tools": tools,
+        "ratio": ratios["xadapt"], "ratios": ratios, "tools": tools, "precisions": precision, "bf16_speedups": speedups,
     }
 
 
 def check_targets(summary: dict) -> list[dict]:
     """Each target with its measured value and whether it is met (None when its case did not run)."""
     checked = []
-    for what, threshold, sense, read in TARGETS:
+    for what, threshold, sense, read, *needs in TARGETS:
         try:
             value = read(summary)
         except KeyError:
             value = None
         met = None if value is None else (value >= threshold if sense == ">=" else value <= threshold)
-        checked.append({"target": what, "threshold": f"{sense} {threshold:g}", "value": value, "met": met})
+        missing = [need for need in needs if not NEEDS[need](summary)]
+        if missing:
+            met = None  # measured, but this machine cannot meet it
+        checked.append({"target": what, "threshold": f"{sense} {threshold:g}", "value": value, "met": met,
+                        "needs": missing[0] if missing else None})
     return checked
 
 
@@ -91,8 +116,9 @@ def markdown(summary: dict) -> str:
     """The results as Markdown: throughput per case and tool, the sweep, and the targets."""
     machine = summary["machine"]
     lines = [
-        f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['threads']} threads per side, "
-        f"torch {machine['torch']}; fp32 matmul peak {summary['peak_flops'] / 1e9:.1f} GFLOP/s; "
+        f"Machine: {machine['cpu']} ({', '.join(machine.get('isa') or ['ISA unknown'])}), {machine['cores']} cores, "
+        f"{machine['threads']} threads per side, torch {machine['torch']}; matmul peak "
+        + ", ".join(f"{name} {peak / 1e9:.1f}" for name, peak in summary["peaks"].items()) + " GFLOP/s; "
         f"{summary['reps']} repetitions per case (medians), {summary['date']}.",
         "",
         "| case | tool | examples/s | tokens/s (real) | tokens/s (padded) | GFLOP/s (useful) | % of peak (useful / executed) "
@@ -102,6 +128,8 @@ def markdown(summary: dict) -> str:
     for case_id, case in summary["cases"].items():
         for tool, row in case["tools"].items():
             ratio = f"**{case['ratios'][tool]:.2f}x**" if tool in case["ratios"] else ""
+            if tool in case.get("bf16_speedups", {}):
+                ratio += f" (bf16 / fp32 {case['bf16_speedups'][tool]:.2f}x)"
             lines.append(
                 f"| {case_id} | {tool} | {_number(row['examples_per_s'])} | {_number(row['tokens_per_s'])} "
                 f"| {_number(row['padded_tokens_per_s'])} | {row['useful_flops_per_s'] / 1e9:.1f} "
@@ -130,10 +158,46 @@ def markdown(summary: dict) -> str:
                 f"| {name} vocabulary | {row['output_vocabulary'] or 'all'} | {row['perplexity_before']:.1f} "
                 f"| {row['perplexity_after']:.1f} | {row['seconds']:.0f} |"
             )
+    if "workers" in summary:
+        workers = summary["workers"]
+        lines += [
+            "",
+            "| sweep (reduced grid, warm caches) | 1 worker s | 2 workers s | speed-up |",
+            "|---|--:|--:|--:|",
+            f"| `xadapt sweep --workers N`, {_study(workers['study'])} | {workers['seconds_by_workers']['1']:.0f} "
+            f"| {workers['seconds_by_workers']['2']:.0f} | **{workers['speedup']:.2f}x** |",
+        ]
+    if "precision_grid" in summary:
+        grid = summary["precision_grid"]
+        lines += [
+            "",
+            f"| bf16 vs fp32, same grid ({_study(grid['study'])}) | seeds | fp32 mean | bf16 mean | bf16 - fp32 [95% CI] "
+            "| seed sd (fp32) | verdict |",
+            "|---|--:|--:|--:|--:|--:|:-:|",
+        ]
+        for cell in grid["cells"]:
+            low, high = cell["interval"] or (float("nan"), float("nan"))
+            lines.append(
+                f"| {cell['method']} n={cell['samples']} {cell['train_lang']}→{cell['eval_lang']} | {cell['n']} "
+                f"| {cell['fp32_mean']:.3f} | {cell['bf16_mean']:.3f} | {cell['difference']:+.3f} [{low:+.3f}, {high:+.3f}] "
+                f"| {cell['seed_sd']:.3f} | {'within noise' if cell['within_noise'] else '**outside noise**'} |"
+            )
+        lines.append(f"\nFindings verdicts, fp32 vs bf16: {grid['verdicts_agree']} of {grid['verdicts']} agree.")
+    if "default_study" in summary:
+        study = summary["default_study"]
+        lines += [
+            "",
+            "| default study (`xadapt sweep --lang sw --samples 1000`) | cold min | warm min |",
+            "|---|--:|--:|",
+            f"| {study['runs']} runs, {study['workers']} workers, precision {study['precision']} | {study['cold_s'] / 60:.1f} "
+            f"| {study['warm_s'] / 60:.1f} |",
+        ]
     lines += ["", "| target | required | measured | met |", "|---|--:|--:|:-:|"]
     for target in summary["targets"]:
         value = "not run" if target["value"] is None else f"{target['value']:.2f}"
         met = {True: "yes", False: "**no**", None: "-"}[target["met"]]
+        if target.get("needs"):
+            met = f"n/a (no {target['needs']} here)"
         lines.append(f"| {target['target']} | {target['threshold']} | {value} | {met} |")
     return "\n".join(lines) + "\n"
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 from transformers import AutoTokenizer
 
-from bench import report, sweep_case, workloads
+from bench import precision_grid, report, sweep_case, workloads
 from bench.cases import CASES
 from bench.flops import Shape
 from bench.harness import REPO, BenchError, alternate, thread_environment
-from bench.machine import describe, matmul_peak
+from bench.machine import PEAK_DTYPES, describe, matmul_peak
 from xadapt.models import DEFAULT_MODEL, resolve_model
 
 RESULTS = REPO / "bench" / "results"
@@ -33,6 +33,9 @@ class Scale:
     sweep: dict  # the reduced study's settings over bench.sweep_case.BASE_STUDY
     sweep_reps: int
     perplexity: dict  # language-adapter settings for the output-vocabulary perplexity check
+    workers: dict  # the reduced study of the workers case, over BASE_STUDY
+    precision_grid: dict  # the grid trained in fp32 and bf16, over BASE_STUDY
+    default_study: dict  # the default study (empty: `xadapt sweep`'s defaults, --lang sw --samples 1000)
 
 
 FULL = Scale(
@@ -41,6 +44,14 @@ FULL = Scale(
            "language_adapter": {"steps": 10, "head_steps": 10, "heldout_sentences": 100}},
     sweep_reps=1,
     perplexity={"steps": 40, "head_steps": 20, "heldout_sentences": 100},
+    # runs of the default study's kind (300 sentences, the default dev and test caps), cut to 3 epochs:
+    # worker start-up (imports, model, splits: ~20 s each) must weigh as little as in a real study
+    workers={"sizes": [300], "epochs": 3, "patience": None,
+             "language_adapter": {"steps": 10, "head_steps": 10, "heldout_sentences": 100}},
+    # converged runs (the default stopping rule) at the smallest default size, five seeds, in-language
+    precision_grid={"sizes": [100], "seeds": [0, 1, 2, 3, 4], "epochs": 20, "patience": 3, "source": None,
+                    "language_adapter": {"steps": 100, "head_steps": 100}},
+    default_study={},
 )
 QUICK = Scale(
     "quick", {"mlm": 16, "tagging": 32, "pipeline": 32, "evaluation": 64}, 1024,
@@ -48,11 +59,18 @@ QUICK = Scale(
            "language_adapter": {"steps": 2, "head_steps": 2, "heldout_sentences": 16}},
     sweep_reps=1,
     perplexity={"steps": 2, "head_steps": 2, "heldout_sentences": 16},
+    workers={"sizes": [16], "methods": ["adapter"], "source": None, "seeds": [0, 1], "eval_limit": 16, "dev_limit": 16},
+    precision_grid={"sizes": [16], "methods": ["adapter", "finetune"], "source": None, "seeds": [0, 1], "eval_limit": 16,
+                    "dev_limit": 16},
+    default_study={"sizes": [16], "methods": ["adapter"], "source": None, "epochs": 1, "eval_limit": 16, "dev_limit": 16},
 )
-CASE_IDS = (*(case.id for case in CASES), "perplexity", "sweep")
-# what `python -m bench` runs unless told: the timed cases. `perplexity` measures a model-quality
-# cost (it changes only when language-adapter training does), so it is asked for by name.
-DEFAULT_CASES = tuple(case for case in CASE_IDS if case != "perplexity")
+GROUPS = tuple(dict.fromkeys(case.group for case in CASES if case.group))  # `--cases precision` runs every precision_* case
+CASE_IDS = (*(case.id for case in CASES), *GROUPS, "perplexity", "sweep", "workers", "precision_grid", "default_study")
+# what `python -m bench` runs unless told: the timed cases. `perplexity` and `precision_grid` measure
+# model quality (they change only when training does) and `default_study` takes an hour or more, so
+# they are asked for by name.
+BY_NAME = ("perplexity", "precision_grid", "default_study")
+DEFAULT_CASES = tuple(case for case in CASE_IDS if case not in BY_NAME and case not in {c.id for c in CASES if c.group})
 
 
 def perplexity_cost(model_dir: Path, scratch: Path, settings: dict) -> dict:
@@ -81,8 +99,8 @@ def run(selected: list[str], reps: int, scale: Scale, out: Path = RESULTS, log=p
         scratch = Path(scratch_name)
         log("tokenising the workloads ...")
         files = workloads.build(scratch / "data", AutoTokenizer.from_pretrained(model_dir), scale.examples, MAX_LENGTH)
-        peaks = [matmul_peak(scale.matmul_size)]
-        log(f"fp32 matmul peak {peaks[0] / 1e9:.1f} GFLOP/s")
+        peaks = {precision: [matmul_peak(scale.matmul_size, precision=precision)] for precision in PEAK_DTYPES}
+        log("matmul peak " + ", ".join(f"{name} {values[0] / 1e9:.1f}" for name, values in peaks.items()) + " GFLOP/s")
         shape = Shape.of(model_dir)
         summary = {
             "date": datetime.date.today().isoformat(), "machine": describe(), "reps": reps, "model": str(model_dir),
@@ -90,10 +108,11 @@ def run(selected: list[str], reps: int, scale: Scale, out: Path = RESULTS, log=p
         }
         raw = {}
         for case in CASES:
-            if case.id in selected:
-                log(f"case {case.id}: xadapt vs {case.peer.tool} ...")
+            if case.id in selected or case.group in selected:
+                log(f"case {case.id}: {', '.join(side.tool for side in case.sides())} ...")
                 raw[case.id] = alternate(case.sides(), case.spec(model_dir, getattr(files, case.workload)), reps, scratch)
-                so_far = report.summarise_case(case, raw[case.id], shape, peaks[0])  # logged now: a later failure loses nothing
+                first = {name: values[0] for name, values in peaks.items()}
+                so_far = report.summarise_case(case, raw[case.id], shape, first)  # logged now: a later failure loses nothing
                 log(f"  {case.id}: xadapt / {case.peer.tool} = {so_far['ratio']:.2f}x examples/s "
                     f"({so_far['tools']['xadapt']['examples_per_s']:.1f} vs {so_far['tools'][case.peer.tool]['examples_per_s']:.1f})")
         if "perplexity" in selected:
@@ -102,11 +121,23 @@ def run(selected: list[str], reps: int, scale: Scale, out: Path = RESULTS, log=p
         if "sweep" in selected:
             log("case sweep: cold vs warm ...")
             summary["sweep"] = sweep_case.run(model_dir, scratch, scale.sweep_reps, scale.sweep)
-        peaks.append(matmul_peak(scale.matmul_size))  # again at the end; the better of the two is the peak
-        summary["peak_flops"] = max(peaks)
-        summary["peak_flops_measured"] = peaks
+        if "workers" in selected:
+            log("case workers: 1 vs 2 workers, warm caches ...")
+            summary["workers"] = sweep_case.workers(model_dir, scratch, scale.sweep_reps, scale.workers)
+            log(f"  2 workers / 1: {summary['workers']['speedup']:.2f}x")
+        if "precision_grid" in selected:
+            log("case precision_grid: the same grid in fp32 and bf16 ...")
+            summary["precision_grid"] = precision_grid.run(model_dir, scratch, scale.precision_grid)
+        if "default_study" in selected:
+            log("case default_study: the default study, cold and warm ...")
+            summary["default_study"] = sweep_case.default_study(model_dir, scratch, scale.default_study)
+        for name, values in peaks.items():
+            values.append(matmul_peak(scale.matmul_size, precision=name))  # again at the end; the better of the two is the peak
+        summary["peaks"] = {name: max(values) for name, values in peaks.items()}
+        summary["peak_flops"] = summary["peaks"]["fp32"]
+        summary["peaks_measured"] = peaks
         for case in CASES:
             if case.id in raw:
-                summary["cases"][case.id] = report.summarise_case(case, raw[case.id], shape, summary["peak_flops"])
+                summary["cases"][case.id] = report.summarise_case(case, raw[case.id], shape, summary["peaks"])
         summary["targets"] = report.check_targets(summary)
         return report.write(summary, out)

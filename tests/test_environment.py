@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from xadapt import environment
 from xadapt.cli import app
+from xadapt.precision import resolve_precision
 from xadapt.study.results import environment_id
 
 REPO = Path(__file__).resolve().parents[1]
@@ -70,6 +71,8 @@ def test_version_and_doctor_print_what_a_result_depends_on():
     assert version.exit_code == 0
     for what in ("xadapt", "python", "torch", "transformers", "gradio", "threads", "device", "default model"):
         assert what in version.output
+    chosen = resolve_precision("auto")
+    assert f"{chosen.name} ({chosen.reason[:20]}" in " ".join(version.output.split())  # what --precision auto picks here
 
 
 def test_doctor_check_fails_on_a_lock_the_installation_does_not_match(tmp_path, monkeypatch):

@@ -25,6 +25,7 @@ from bench.protocol import (
 from xadapt.adapters import AdapterModel, Stack
 from xadapt.train.features import collator_for
 from xadapt.data import load_corpus
+from xadapt.precision import FP32
 from xadapt.train.language import MLM_HEAD, LanguageAdapterSettings, corpus_token_ids, language_adapter_model
 from xadapt.train.task import TASK, ComposedModel, TrainSettings, build_model, seeded, train
 
@@ -33,15 +34,16 @@ HEAD = "token_classification"
 
 def composed_model(spec: dict) -> ComposedModel:
     """The model a training case trains: a language adapter with its MLM head, or a tagging run of `spec["method"]`."""
+    precision = spec.get("precision", FP32)
     if spec["method"] == "language_adapter":
-        composed = language_adapter_model(spec["model_dir"], spec["lang"])
+        composed = language_adapter_model(spec["model_dir"], spec["lang"], precision=precision)
         if spec.get("vocabulary") == "corpus":
             corpus = load_corpus(spec["lang"], heldout_lines=LanguageAdapterSettings().heldout_sentences)
             tokens = corpus_token_ids(AutoTokenizer.from_pretrained(spec["model_dir"]), corpus.train, LanguageAdapterSettings().max_length)
             composed.model.heads[MLM_HEAD].restrict_vocabulary(tokens)
         return composed
     model, composition_for = build_model(spec["method"], spec["model_dir"], HEAD, spec["num_labels"], {})
-    return ComposedModel(model, composition_for(spec["lang"]))
+    return ComposedModel(model, composition_for(spec["lang"]), precision=precision)
 
 
 def inference_model(spec: dict) -> ComposedModel:

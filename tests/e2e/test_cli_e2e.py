@@ -20,10 +20,14 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from xadapt.cli import app
 from xadapt.models import resolve_model
+from xadapt.precision import resolve_precision
+from xadapt.study.executor import available_cores
+from xadapt.study.sweep import default_workers
 
 QUICK_STUDY = """\
 eval_limit: 50  # test examples: enough for a real score, quick on two cores
@@ -106,8 +110,12 @@ def test_sweep_records_every_run_and_language_pair(sweep, env):
         assert r["model"]["name"] == "multilingual-e5-small" and r["model"]["fingerprint"]
         assert r["data"]["task"] == "wikiann" and r["data"]["train_fingerprint"]
         assert r["drift"]["measure"] == "rsa"
+        assert r["precision"] == r["protocol"]["precision"] == resolve_precision("auto").name  # auto: chosen by this machine
+        assert r["threads"] == available_cores() // default_workers()  # the default workers share the cores evenly
         assert len(r["drift"]["similarity"]) == len(r["drift"]["layers"]) == LAYERS + 1
         assert all(-1 <= s <= 1.0001 for s in r["drift"]["similarity"])
+    [environment] = json.loads((sweep.out / "study.json").read_text(encoding="utf-8"))["environments"].values()
+    assert environment["precision"]["requested"] == "auto" and environment["precision"]["used"] == records[0]["precision"]
     findings = json.loads((sweep.out / "findings.json").read_text(encoding="utf-8"))
     assert findings["convergence"] == {"runs": 6, "stopped_by": {"max_epochs": 6}, "bounded_while_improving": 6}
     claims = {f["claim"] for f in findings["findings"]}
@@ -165,6 +173,42 @@ def test_a_sweep_killed_while_appending_is_finished_by_the_same_command(sweep, e
     assert (redone["score"], redone["last_score"], redone["curve"]) == (lost["score"], lost["last_score"], lost["curve"])
     assert redone["drift"] == lost["drift"]
     assert "incomplete" in caplog.text  # the torn record was reported, not silently dropped
+
+
+def test_one_worker_resumes_a_study_of_two_and_each_missing_record_is_appended_once(sweep, env):
+    """The sweep ran with the default workers; resumed in this process, it redoes exactly the missing runs."""
+    out = _copy(sweep, "workers")
+    lines = _lines(out / "results.jsonl")
+    (out / "results.jsonl").write_bytes(b"".join(lines[:-2]))  # the last two runs were never recorded
+    lost = {(r["run_id"], r["eval_lang"]): r for r in map(json.loads, lines[-2:])}
+    output, _ = _invoke(*_sweep_args(env, out), "--workers", "1")
+    assert "6 runs (2 to do)" in output
+    after = _lines(out / "results.jsonl")
+    assert after[:-2] == lines[:-2]  # finished records untouched
+    redone = {(r["run_id"], r["eval_lang"]): r for r in map(json.loads, after[-2:])}
+    assert redone.keys() == lost.keys()
+    assert {r["threads"] for r in redone.values()} == {torch.get_num_threads()}  # in this process, on all its threads
+    assert all(r["status"] == "ok" for r in redone.values())
+
+
+@pytest.mark.skipif(available_cores() < 2, reason="two workers need two cores")
+def test_a_run_in_a_worker_gives_the_record_it_gives_in_process_on_as_many_threads(env):
+    """Records agree field for field (times and the environment aside) for the same seed and thread count."""
+    args = [*_sweep_args(env, env.work / "unused")[:-2], "--methods", "adapter,madx", "--source", "none"]  # no --out yet
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        _invoke(*args, "--out", env.work / "in-process")
+    finally:
+        torch.set_num_threads(threads)
+    _invoke(*args, "--out", env.work / "in-workers", "--workers", "2")
+
+    def records(out):
+        return {(r["run_id"], r["eval_lang"]): {k: v for k, v in r.items() if k not in ("seconds", "environment")}
+                for r in map(json.loads, _lines(out / "results.jsonl"))}
+
+    in_process, in_workers = records(env.work / "in-process"), records(env.work / "in-workers")
+    assert len(in_process) == 2 and in_process == in_workers
 
 
 def test_sweep_saves_each_runs_parts_and_eval_reproduces_its_score(sweep, env):

@@ -149,3 +149,11 @@ def test_paper_profile_is_the_full_protocol_and_keeps_the_grid():
     assert (study.epochs, study.eval_limit, study.max_length) == (20, None, 256)
     assert study.language_adapter.steps == 100_000
     assert (study.lang, study.seeds, study.training_sizes()) == ("yo", [1], [50])
+
+
+def test_precision_is_checked_and_named_in_the_manifest_only_when_chosen():
+    with pytest.raises(XadaptError, match="precision must be one of auto, fp32, bf16, got 'fp16'"):
+        StudyConfig(precision="fp16")
+    assert "precision" not in StudyConfig().to_dict()  # auto: studies recorded before the choice keep their ids
+    assert study_id(StudyConfig().to_dict()) != study_id(StudyConfig(precision="fp32").to_dict())
+    assert StudyConfig.from_dict(StudyConfig(precision="bf16").to_dict()).precision == "bf16"

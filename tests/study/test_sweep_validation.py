@@ -192,6 +192,27 @@ def test_cli_flags_given_explicitly_beat_the_study_file(real_data, tmp_path):
     assert "larger than WikiANN sw train, which has 1000 examples" in _one_line(result.output)
 
 
+def test_cli_the_study_file_beats_flags_left_at_their_defaults(real_data, tmp_path, monkeypatch):
+    """task, lang, samples and source come from the file unless typed: typer 0.29 bundles its own
+    click, and a flag left at its default must still be recognised as one."""
+    import xadapt.study.sweep as sweep_module
+
+    planned = {}
+
+    def plan_only(study, *args, **kwargs):
+        planned.update(task=study.task, lang=study.lang, samples=study.samples, source=study.source)
+        raise XadaptError("stopped before training")
+
+    monkeypatch.setattr(sweep_module, "run_sweep", plan_only)
+    config = tmp_path / "study.yaml"
+    config.write_text("task: sib200\nlang: yo\nsamples: 300\nsource: null\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["sweep", "--config", str(config), "--data-dir", str(real_data), "--out", str(tmp_path / "o")])
+    assert "stopped before training" in _one_line(result.output)
+    assert planned == {"task": "sib200", "lang": "yo", "samples": 300, "source": None}
+    CliRunner().invoke(app, ["sweep", "--config", str(config), "--lang", "sw", "--source", "en", "--out", str(tmp_path / "o")])
+    assert planned == {"task": "sib200", "lang": "sw", "samples": 300, "source": "en"}  # typed flags win
+
+
 def test_cli_study_file_with_unknown_key_is_refused(real_data, tmp_path):
     config = tmp_path / "study.yaml"
     config.write_text("task: wikiann\nlearning_rates: [1.0e-4]\n", encoding="utf-8")

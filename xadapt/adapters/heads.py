@@ -27,6 +27,7 @@ from xadapt.adapters.config import ModelFacts
 from xadapt.adapters.dropout import Dropout
 from xadapt.adapters.layers import activation
 from xadapt.errors import XadaptError
+from xadapt.precision import fp32_region
 
 IGNORE_INDEX = -100  # label value for positions without a target, as in transformers
 
@@ -167,9 +168,10 @@ class MaskedLMHead(Head):
         if labels is not None:
             picked = labels != IGNORE_INDEX
             hidden, labels = hidden[picked], labels[picked]
-        hidden = self.layer_norm(self.act(self.dense(hidden)))
+        hidden = self.layer_norm(self.act(self.dense(hidden)).float())  # fp32 LayerNorm also under bf16 autocast
         if inputs.inverse is not None:
-            hidden = inputs.inverse(hidden, rev=True)
+            with fp32_region(hidden) as exact:
+                hidden = inputs.inverse(exact, rev=True)
         weight, bias = inputs.embedding_weight, self.bias
         if self.output_ids is not None:
             weight, bias = weight[self.output_ids], bias[self.output_ids]

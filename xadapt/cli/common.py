@@ -32,12 +32,28 @@ class OutputVocabulary(str, Enum):
     corpus = "corpus"
 
 
+class PrecisionChoice(str, Enum):
+    """The numeric precision of training and evaluation (`xadapt.precision`)."""
+
+    auto = "auto"
+    fp32 = "fp32"
+    bf16 = "bf16"
+
+
 PATIENCE_HELP = "Stop a run after this many epochs without a better dev score; 0 trains every epoch up to --epochs."
 TIME_BUDGET_HELP = "Seconds of training per run after which no further epoch starts (default: no limit)."
 OUTPUT_VOCABULARY_HELP = (
     "What the MLM head scores while a language adapter trains: the full vocabulary, or only the tokens of the "
     "language's training text (about 1.5x faster steps, higher held-out perplexity)."
 )
+
+
+def typed(ctx: typer.Context, name: str) -> bool:
+    """Whether option `name` was given on the command line (or by an environment variable), not left at its default.
+
+    Compared by name: typer 0.29 bundles its own click, whose `ParameterSource` is not `click.core`'s."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
 
 
 @contextmanager

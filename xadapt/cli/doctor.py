@@ -21,9 +21,17 @@ def _rows(environment: dict) -> list[tuple[str, str]]:
         ("device", f"cuda: {device['name']} x{device['count']}" if device["kind"] == "cuda"
          else f"cpu (torch kernels: {device['torch_capability']})"),
         ("cpu", f"{cpu['model']} ({', '.join(cpu['isa']) or 'no AVX2'})"),
+        ("precision auto", _auto_precision()),
         ("default model", environment["default_model_fingerprint"] or "not prepared (`xadapt model prepare`)"),
     ]
     return rows
+
+
+def _auto_precision() -> str:
+    from xadapt.precision import AUTO, resolve_precision
+
+    chosen = resolve_precision(AUTO)
+    return f"{chosen.name} ({chosen.reason})"
 
 
 def _lock_line() -> str:

@@ -8,8 +8,9 @@ import typer
 import yaml
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from xadapt.cli.common import OUTPUT_VOCABULARY_HELP, PATIENCE_HELP, TIME_BUDGET_HELP, OutputVocabulary, console, user_errors
+from xadapt.cli.common import OUTPUT_VOCABULARY_HELP, PATIENCE_HELP, TIME_BUDGET_HELP, OutputVocabulary, PrecisionChoice, console, typed, user_errors
 from xadapt.errors import XadaptError
+from xadapt.precision import PRECISION_HELP
 from xadapt.study.config import SettingError, StudyConfig
 
 
@@ -81,8 +82,9 @@ def _print_plan(facts: dict) -> None:
     console.print(
         f"[bold]plan[/] study {facts['study_id']} → {facts['out']}: {facts['runs']} runs "
         f"({facts['pending']} to do), language adapters {', '.join(facts['language_adapters']) or 'none'} "
-        f"({', '.join(facts['language_adapters_to_train']) or 'all cached'} to train); estimate ≈ {minutes:.0f} min "
-        f"(at most {facts['estimate_max_seconds'] / 60:.0f} if no run stops early), measured on a 2-core AMD EPYC Zen 4 in fp32"
+        f"({', '.join(facts['language_adapters_to_train']) or 'all cached'} to train); {facts['precision']} "
+        f"({facts['precision_reason']}), {facts['workers']} worker{'s' if facts['workers'] > 1 else ''}; estimate ≈ {minutes:.0f} min "
+        f"(at most {facts['estimate_max_seconds'] / 60:.0f} if no run stops early), from costs measured on a 2-core AMD EPYC Zen 4"
     )
 
 
@@ -109,11 +111,11 @@ def sweep_command(
     paper: Annotated[bool, typer.Option("--paper", help="Full protocol for GPU machines: 20 epochs, all eval data, long language-adapter training.")] = False,
     lang_adapter_steps: Annotated[int | None, typer.Option(min=1, help="MLM steps per MAD-X language adapter (default: the profile's; few steps make a quick trial run).")] = None,
     lang_adapter_vocabulary: Annotated[OutputVocabulary | None, typer.Option(help=OUTPUT_VOCABULARY_HELP + " Default: the study's (full).")] = None,
+    precision: Annotated[PrecisionChoice | None, typer.Option(help=PRECISION_HELP + " Default: the study's (auto).")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Runs computed at once, in worker processes sharing the cores evenly (language adapters train first, on all of them). Default: 2 on a CPU with 2 or more cores, else 1.")] = None,
 ) -> None:
     """Run a study: sizes x methods x learning rates x seeds, in-language and zero-shot, then write the report."""
     from dataclasses import replace
-
-    from click.core import ParameterSource
 
     from xadapt.study.protocols import apply_protocol
     from xadapt.study.report import write_report
@@ -122,7 +124,7 @@ def sweep_command(
     values = load_study_file(config) if config else {}
     for key, given in {"task": task, "lang": lang, "samples": samples, "model": model,
                        "source": None if source in (None, "none", "") else source}.items():
-        if key not in values or ctx.get_parameter_source(key) is not ParameterSource.DEFAULT:
+        if key not in values or typed(ctx, key):
             values[key] = given  # a flag typed on the command line beats the study file
     for key, given in {
         "sizes": _numbers(sizes, int, "--sizes"), "methods": _names(methods), "seeds": _numbers(seeds, int, "--seeds"),
@@ -130,7 +132,8 @@ def sweep_command(
     }.items():
         if given is not None:
             values[key] = given
-    stopping = {key: given for key, given in {"epochs": epochs, "patience": patience, "time_budget": time_budget}.items()
+    stopping = {key: given for key, given in {"epochs": epochs, "patience": patience, "time_budget": time_budget,
+                                              "precision": precision.value if precision else None}.items()
                 if given is not None}  # typed flags: they beat the study file and the --paper profile
     study = study_from({**values, **stopping}, config)
     rates = _learning_rates(lrs, study.methods)
@@ -173,7 +176,7 @@ def sweep_command(
             _print_plan(facts)
             bar.update(handle, total=facts["pending"], completed=0)
 
-        run_sweep(study, out, data_dir, announce=announce, progress=progress, on_epoch=on_epoch)
+        run_sweep(study, out, data_dir, announce=announce, progress=progress, on_epoch=on_epoch, workers=workers)
     report = write_report(out)
     console.print(f"[green]done[/] in {(time.perf_counter() - start) / 60:.1f} min; report: {report}")
     from xadapt.cli.report import print_findings, print_overview

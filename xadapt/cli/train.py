@@ -7,9 +7,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from xadapt.cli.common import OUTPUT_VOCABULARY_HELP, PATIENCE_HELP, TIME_BUDGET_HELP, OutputVocabulary, console, status, user_errors
+from xadapt.cli.common import (
+    OUTPUT_VOCABULARY_HELP, PATIENCE_HELP, TIME_BUDGET_HELP, OutputVocabulary, PrecisionChoice, console, status, user_errors,
+)
 from xadapt.errors import XadaptError
 from xadapt.models import DEFAULT_MODEL
+from xadapt.precision import PRECISION_HELP
 
 ModelOption = Annotated[str, typer.Option(help="Packaged model, local directory or hub id.")]
 DataOption = Annotated[Path | None, typer.Option(help="Benchmark data directory (default: $XADAPT_DATA).")]
@@ -30,6 +33,7 @@ def train_command(
     model: ModelOption = DEFAULT_MODEL,
     data_dir: DataOption = None,
     out: Annotated[Path | None, typer.Option(help="Where to save the trained parts and metrics (default: runs/train/<task>-<lang>-<method>).")] = None,
+    precision: Annotated[PrecisionChoice, typer.Option(help=PRECISION_HELP)] = PrecisionChoice.auto,
 ) -> None:
     """Train one task run, save its adapter (or fine-tuned model) with its head, and print its scores."""
     from xadapt.study.config import DEFAULT_LRS, ADAPTER_LR, StudyConfig
@@ -44,15 +48,17 @@ def train_command(
     study = validate(
         StudyConfig(task=task, lang=lang, samples=samples, sizes=[samples], methods=[method], lrs={method: [rate]},
                     seeds=[seed], epochs=epochs, patience=patience or None, time_budget=time_budget, source=None,
-                    targets=targets, model=model),
+                    targets=targets, model=model, precision=precision.value),
         data_dir,
     )
     out = out or Path("runs") / "train" / f"{study.task}-{study.lang}-{method}"
     if out.is_file() or (out.is_dir() and any(out.iterdir()) and not (out / RUN_FILE).is_file()):
         raise XadaptError(f"--out {out} exists and is not a run directory; its contents would be replaced. Choose a new --out")
     run = TaskRun(method, study.task, study.lang, tuple(study.targets), samples, rate, seed, epochs, study.patience, study.time_budget)
-    with status(f"training {method} on {study.task} {study.lang} ({samples} examples) ..."):
-        records = execute_run(RunContext(study, data_dir), run, study_id="single", artifacts=out)
+    context = RunContext(study, data_dir)
+    with status(f"training {method} on {study.task} {study.lang} ({samples} examples, {context.precision.name}: "
+                f"{context.precision.reason}) ..."):
+        records = execute_run(context, run, study_id="single", artifacts=out)
     (out / "metrics.json").write_text(json.dumps(records, indent=2) + "\n", encoding="utf-8")
     table = Table(title=f"{method} on {study.task}, trained on {study.lang} ({samples} examples)")
     for column in ("eval lang", "split", "metric", "best-dev-epoch score", "last-epoch score"):
@@ -78,6 +84,7 @@ def train_lang_command(
     output_vocabulary: Annotated[OutputVocabulary, typer.Option(help=OUTPUT_VOCABULARY_HELP)] = OutputVocabulary.full,
     model: ModelOption = DEFAULT_MODEL,
     data_dir: DataOption = None,
+    precision: Annotated[PrecisionChoice, typer.Option(help=PRECISION_HELP)] = PrecisionChoice.auto,
 ) -> None:
     """Train (or reuse from the cache) a MAD-X language adapter with masked-LM on a language's raw text."""
     from dataclasses import replace
@@ -86,15 +93,17 @@ def train_lang_command(
 
     from xadapt.languages import normalize_lang
     from xadapt.models import resolve_model
+    from xadapt.precision import resolve_precision
     from xadapt.train.language import DONE, LanguageAdapterSettings, train_language_adapter
 
     settings = LanguageAdapterSettings(output_vocabulary=output_vocabulary.value)
     given = {"steps": steps, "head_steps": head_steps}
     settings = replace(settings, **{name: value for name, value in given.items() if value is not None})
     code = normalize_lang(lang)
+    used = resolve_precision(precision.value)
     model_dir = resolve_model(model)
-    with status(f"training the {code} language adapter ({settings.steps} steps) ..."):
-        path = train_language_adapter(model_dir, AutoTokenizer.from_pretrained(model_dir), code, settings, data_dir)
+    with status(f"training the {code} language adapter ({settings.steps} steps, {used.name}: {used.reason}) ..."):
+        path = train_language_adapter(model_dir, AutoTokenizer.from_pretrained(model_dir), code, settings, data_dir, used.name)
     facts = json.loads((path / DONE).read_text(encoding="utf-8"))
     console.print(
         f"[green]{code} language adapter:[/] {path}\n  held-out perplexity {facts['perplexity_before']:.1f} → "

@@ -18,6 +18,7 @@ from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass,
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from xadapt.errors import XadaptError
+from xadapt.precision import AUTO, PRECISIONS
 from xadapt.train.language import LanguageAdapterSettings
 
 TASK_METHODS = ("finetune", "adapter", "madx")
@@ -73,6 +74,7 @@ class StudyConfig:
     eval_limit: int | None = 500  # cap on test examples per evaluation, a fixed sample (None = all)
     dev_limit: int | None = 200  # cap on dev examples for the per-epoch curve, model selection and early stopping (None = all)
     language_adapter: LanguageAdapterSettings = field(default_factory=LanguageAdapterSettings)
+    precision: str = AUTO  # auto (bf16 where the hardware has bf16 matrix instructions, else fp32), fp32 or bf16
     lr_sweep: LearningRateSweep | None = None  # more learning rates at some sizes (in-language runs)
     long_training: LongTraining | None = None  # runs without early stopping at some sizes (in-language runs)
 
@@ -83,6 +85,8 @@ class StudyConfig:
                 raise SettingError(name, f"study setting {name} must be {_describe(hint)}, got {value!r}")
         self.lr_sweep = _part(LearningRateSweep, self.lr_sweep, "lr_sweep")
         self.long_training = _part(LongTraining, self.long_training, "long_training")
+        if self.precision not in PRECISIONS:
+            raise SettingError("precision", f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.zero_shot_sizes not in ZERO_SHOT_SIZES:
             raise XadaptError(f"zero_shot_sizes must be one of {', '.join(ZERO_SHOT_SIZES)}, got {self.zero_shot_sizes!r}")
         if self.lr_sweep is not None:
@@ -168,12 +172,15 @@ class StudyConfig:
         return list(dict.fromkeys([*self.methods, *extra]))
 
     def to_dict(self) -> dict:
-        """The study as `study.json` records it; the optional parts only when present, so the ids of
-        studies without them do not depend on their existence."""
+        """The study as `study.json` records it; the optional parts only when present, and the
+        precision only when it is not `auto`, so the ids of studies without them do not depend on
+        their existence. (What `auto` resolved to is in `study.json`'s environments and every record.)"""
         values = {**asdict(self), "language_adapter": self.language_adapter.identity()}
         for name in ("lr_sweep", "long_training", "time_budget"):
             if values[name] is None:
                 del values[name]
+        if values["precision"] == AUTO:
+            del values["precision"]
         return values
 
     @classmethod

@@ -290,8 +290,9 @@ def training_label(protocol: dict | None, epochs=None) -> str:
     def limit(value):
         return "all" if value is None else str(value)
 
+    precision = f", {protocol['precision']}" if protocol.get("precision", "fp32") != "fp32" else ""
     return (f"{stop}{budget}, batch {protocol.get('batch_size')}, {protocol.get('max_length')} tokens, "
-            f"dev {limit(protocol.get('dev_limit'))}, test {limit(protocol.get('eval_limit'))}")
+            f"dev {limit(protocol.get('dev_limit'))}, test {limit(protocol.get('eval_limit'))}{precision}")
 
 
 def _language_adapters(record: dict) -> dict:

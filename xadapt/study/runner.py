@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import torch
 from datasets import Dataset
 from transformers import AutoTokenizer
 
@@ -20,6 +21,7 @@ from xadapt.data import get_task, load_corpus, load_split, nested_subsets, resol
 from xadapt.environment import describe
 from xadapt.errors import XadaptError
 from xadapt.models import model_identity, resolve_model
+from xadapt.precision import FP32, Precision, resolve_precision
 from xadapt.study.config import StudyConfig
 from xadapt.study.drift import drift_per_layer, layer_representations
 from xadapt.study.plan import TaskRun
@@ -40,6 +42,7 @@ class RunContext:
     model_dir: Path = field(init=False)
     tokenizer: object = field(init=False)
     identity: dict = field(init=False)
+    precision: Precision = field(init=False)
     language_adapters: dict[str, Path] = field(default_factory=dict)
     on_epoch: Callable[[dict], None] = lambda point: None  # progress hook, called after each epoch's dev evaluation
     _loaded: dict = field(default_factory=dict)
@@ -47,6 +50,7 @@ class RunContext:
     _base_layers: dict = field(default_factory=dict)
 
     def __post_init__(self):
+        self.precision = resolve_precision(self.study.precision)  # what this machine computes the study's runs in
         self.model_dir = resolve_model(self.study.model)
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
         self.identity = model_identity(self.model_dir)
@@ -90,7 +94,7 @@ class RunContext:
     def language_adapter(self, lang: str) -> Path:
         if lang not in self.language_adapters:
             self.language_adapters[lang] = train_language_adapter(
-                self.model_dir, self.tokenizer, lang, self.study.language_adapter, self.data_dir
+                self.model_dir, self.tokenizer, lang, self.study.language_adapter, self.data_dir, self.precision.name
             )
         return self.language_adapters[lang] / "adapter"
 
@@ -113,9 +117,12 @@ class RunContext:
 
 
 def run_key(context: RunContext, run: TaskRun) -> str:
-    """Everything that determines a run's training, hashed (evaluation languages excluded)."""
+    """Everything that determines a run's training, hashed (evaluation languages excluded). fp32 is
+    left out, so runs recorded before the precision was a choice keep their ids."""
     study = context.study
-    facts = {**asdict(run), **protocol(study, run), "model": context.identity["fingerprint"]}
+    facts = {**asdict(run), **protocol(context, run), "model": context.identity["fingerprint"]}
+    if facts["precision"] == FP32:
+        del facts["precision"]
     if run.method == "madx":
         facts["language_adapter"] = study.language_adapter.identity()
     return run_id(facts)
@@ -131,7 +138,7 @@ def execute_run(context: RunContext, run: TaskRun, study_id: str, artifacts: Pat
         "run_id": run_key(context, run), "study_id": study_id, "method": run.method, "task": spec.name,
         "train_lang": run.train_lang, "samples": run.samples, "lr": run.lr, "seed": run.seed, "epochs": run.epochs,
         "metric": spec.metric, "model": {k: context.identity[k] for k in ("name", "fingerprint")},
-        "protocol": protocol(context.study, run),
+        "protocol": protocol(context, run), "precision": context.precision.name, "threads": torch.get_num_threads(),
     }
     train_set, data_fingerprint = context.training_subset(run.train_lang, run.samples, run.seed)
     identity["data"] = {"task": spec.name, "train_fingerprint": data_fingerprint}
@@ -140,7 +147,7 @@ def execute_run(context: RunContext, run: TaskRun, study_id: str, artifacts: Pat
         identity["language_adapters"] = {lang: language_adapter_facts(path) for lang, path in adapters.items()}
     seeded(run.seed)
     model, composition_for = build_model(run.method, context.model_dir, spec.head, len(spec.labels), adapters)
-    composed = ComposedModel(model, composition_for(run.train_lang))
+    composed = ComposedModel(model, composition_for(run.train_lang), precision=context.precision.name)
     dev = context.dev_split(run.train_lang, run.eval_langs)
 
     def dev_score(m):
@@ -186,11 +193,13 @@ def execute_run(context: RunContext, run: TaskRun, study_id: str, artifacts: Pat
     return records
 
 
-def protocol(study: StudyConfig, run: TaskRun) -> dict:
+def protocol(context: RunContext, run: TaskRun) -> dict:
     """How a run was trained and judged, beyond its cell: what two runs must share to be compared.
     `xadapt report` pairs runs of several studies only within one protocol."""
+    study = context.study
     return {"epochs": run.epochs, "patience": run.patience, "time_budget": run.time_budget, "batch_size": study.batch_size,
-            "max_length": study.max_length, "dev_limit": study.dev_limit, "eval_limit": study.eval_limit}
+            "max_length": study.max_length, "dev_limit": study.dev_limit, "eval_limit": study.eval_limit,
+            "precision": context.precision.name}
 
 
 def language_adapter_facts(adapter_dir: Path) -> dict:
@@ -237,7 +246,8 @@ def save_artifacts(model: AdapterModel, run: TaskRun, context: RunContext, langu
         facts = {
             "method": run.method, "task": context.spec.name, "head": context.spec.head, "labels": list(context.spec.labels),
             "train_lang": run.train_lang, "samples": run.samples, "lr": run.lr, "seed": run.seed,
-            "max_length": context.study.max_length, "base_model": str(context.model_dir), "model": context.identity,
+            "max_length": context.study.max_length, "precision": context.precision.name,
+            "base_model": str(context.model_dir), "model": context.identity,
             "language_adapters": {lang: str(path) for lang, path in language_adapters.items()},
             "environment": describe(),
         }

@@ -16,8 +16,9 @@ from xadapt.data.corpora import corpus_files
 from xadapt.environment import describe
 from xadapt.errors import XadaptError
 from xadapt.languages import normalize_lang
+from xadapt.precision import BF16, FP32
 from xadapt.study.config import TASK_METHODS, StudyConfig
-from xadapt.study.executor import Executor, InProcessExecutor
+from xadapt.study.executor import Executor, InProcessExecutor, WorkerPoolExecutor, available_cores, report_progress
 from xadapt.study.plan import TaskRun, make_plan
 from xadapt.study.results import ResultsStore, study_id
 from xadapt.study.runner import RunContext, execute_run, run_key
@@ -36,6 +37,14 @@ SECONDS_PER_RUN = 14.0  # model loading, drift (RSA on 64 sentences), records: m
 # epochs, linear decay over them) the best dev epoch was 6-18, about 12 on average at every size
 # (100: 11.4, 300: 10.7, 1000: 12.5); a run stops `patience` epochs later.
 TYPICAL_BEST_EPOCH = 12
+# Measured on the same machine (2026-12-01): bf16 autocast trains the task adapter 1.43x, full fine-tuning
+# 1.52x and masked-LM 1.58x as fast as fp32 (`python -m bench --cases precision`; the estimate takes the
+# smallest). Two worker processes of one thread each make 1.28x (fine-tuning) to 1.64x (task adapter) the
+# training steps per second of one process on both threads (`bench/profile.py` timing, 40 steps of 16),
+# and finished the `workers` case's 6 runs 1.14x sooner (start-up and the last run's idle partner included);
+# the estimate takes 1.28. More than 2 workers are not measured and assumed to gain no more.
+PRECISION_SPEEDUP = {FP32: 1.0, BF16: 1.43}
+WORKERS_SPEEDUP = 1.28
 
 
 def expected_epochs(run: TaskRun) -> int:
@@ -97,9 +106,25 @@ _CONTEXTS: dict[tuple, RunContext] = {}  # one per study and process: model, tok
 
 def run_job(job: RunJob) -> list[dict]:
     key = (job.study_id, job.data_dir)
-    if key not in _CONTEXTS:
-        _CONTEXTS[key] = RunContext(StudyConfig.from_dict(job.study), job.data_dir)
+    if key not in _CONTEXTS:  # in a worker process: its own context, progress sent to the sweep
+        _CONTEXTS[key] = RunContext(StudyConfig.from_dict(job.study), job.data_dir, on_epoch=report_progress)
     return execute_run(_CONTEXTS[key], job.run, job.study_id, Path(job.artifacts) if job.artifacts else None)
+
+
+def default_workers() -> int:
+    """Runs at once unless told: 2 on a CPU with at least 2 cores (faster than 1 on 2 cores: `python -m bench
+    --cases workers`), else 1 (a single core; a GPU, which one run keeps busy)."""
+    import torch
+
+    return 1 if torch.cuda.is_available() or available_cores() < 2 else 2
+
+
+def local_executor(workers: int, on_epoch: Callable[[dict], None] = lambda point: None) -> Executor:
+    """This process for one worker; else a pool of `workers` processes sharing this machine's cores evenly."""
+    cores = available_cores()
+    if workers < 1 or workers > cores:
+        raise XadaptError(f"--workers {workers}: this machine has {cores} cores; use 1 to {cores} workers")
+    return InProcessExecutor() if workers == 1 else WorkerPoolExecutor(workers, cores // workers, on_epoch)
 
 
 def keeps_artifacts(study: StudyConfig, run: TaskRun) -> bool:
@@ -111,9 +136,9 @@ def keeps_artifacts(study: StudyConfig, run: TaskRun) -> bool:
 
 
 def estimate_seconds(study: StudyConfig, pending: list[TaskRun], adapters_to_train: list[str], fit_head: bool = False,
-                     no_early_stop: bool = False) -> float:
-    """Seconds the pending runs, language adapters and (if `fit_head`) the shared MLM head should take;
-    with `no_early_stop`, if every run trained all its epochs (the upper bound)."""
+                     no_early_stop: bool = False, precision: str = FP32, workers: int = 1) -> float:
+    """Seconds the pending runs, language adapters and (if `fit_head`) the shared MLM head should take in
+    `precision` with `workers` runs at once; with `no_early_stop`, if every run trained all its epochs (the upper bound)."""
     epochs = {run: run.epochs if no_early_stop else expected_epochs(run) for run in pending}
     training = sum(
         run.samples * epochs[run] * SECONDS_PER_EXAMPLE.get(run.method, SECONDS_PER_EXAMPLE["default"]) for run in pending
@@ -122,7 +147,9 @@ def estimate_seconds(study: StudyConfig, pending: list[TaskRun], adapters_to_tra
                       for run in pending)
     mlm = len(adapters_to_train) * study.language_adapter.steps * SECONDS_PER_MLM_STEP
     head = study.language_adapter.head_steps * SECONDS_PER_HEAD_STEP if fit_head and adapters_to_train else 0.0
-    return training + evaluations * SECONDS_PER_EVAL_EXAMPLE + mlm + head + len(pending) * SECONDS_PER_RUN
+    speedup = PRECISION_SPEEDUP[precision]
+    runs = (training + evaluations * SECONDS_PER_EVAL_EXAMPLE) / speedup + len(pending) * SECONDS_PER_RUN
+    return runs / (WORKERS_SPEEDUP if workers > 1 else 1.0) + (mlm + head) / speedup
 
 
 def run_sweep(
@@ -133,28 +160,35 @@ def run_sweep(
     announce: Callable[[dict], None] = lambda facts: None,
     progress: Callable[[int, int, TaskRun, list[dict]], None] = lambda done, total, run, records: None,
     on_epoch: Callable[[dict], None] = lambda point: None,
+    workers: int | None = None,
 ) -> ResultsStore:
-    """Run every unfinished run of `study`, appending records to `out/results.jsonl`."""
+    """Run every unfinished run of `study`, appending records to `out/results.jsonl`; without an
+    `executor`, `workers` runs at once (default `default_workers()`; `local_executor`)."""
     study = validate(study, data_dir)
+    workers = workers or default_workers()
+    executor = executor or local_executor(workers, on_epoch)
     manifest = study.to_dict()
     store = ResultsStore.open(out, manifest)
     sid = study_id(manifest)
     plan = make_plan(study)
     context = RunContext(study, data_dir, on_epoch=on_epoch)
-    store.add_environment(describe())
+    store.add_environment({**describe(), "precision": {"requested": study.precision, "used": context.precision.name,
+                                                       "reason": context.precision.reason}})
     _CONTEXTS[(sid, str(data_dir) if data_dir else None)] = context
     done = store.done_keys()
     pending = [run for run in plan.runs if any((run_key(context, run), lang) not in done for lang in run.eval_langs)]
     to_train = [
         lang for lang in plan.language_adapters
-        if not (cache_dir(context.model_dir, lang, study.language_adapter) / DONE).is_file()
+        if not (cache_dir(context.model_dir, lang, study.language_adapter, context.precision.name) / DONE).is_file()
     ]
-    fit_head = needs_head_fit(context.model_dir, study.language_adapter, data_dir)
+    fit_head = needs_head_fit(context.model_dir, study.language_adapter, data_dir, context.precision.name)
     announce({
         "runs": len(plan.runs), "pending": len(pending), "language_adapters": list(plan.language_adapters),
         "language_adapters_to_train": to_train,
-        "estimate_seconds": estimate_seconds(study, pending, to_train, fit_head),
-        "estimate_max_seconds": estimate_seconds(study, pending, to_train, fit_head, no_early_stop=True),
+        "estimate_seconds": estimate_seconds(study, pending, to_train, fit_head, precision=context.precision.name, workers=workers),
+        "estimate_max_seconds": estimate_seconds(study, pending, to_train, fit_head, no_early_stop=True,
+                                                 precision=context.precision.name, workers=workers),
+        "precision": context.precision.name, "precision_reason": context.precision.reason, "workers": workers,
         "out": str(out), "study_id": sid,
     })
     for lang in plan.language_adapters:
@@ -164,7 +198,7 @@ def run_sweep(
                str(out / ARTIFACTS / run_key(context, run)) if keeps_artifacts(study, run) else None)
         for run in pending
     ]
-    for finished, (job, records) in enumerate((executor or InProcessExecutor()).map(run_job, jobs), start=1):
+    for finished, (job, records) in enumerate(executor.map(run_job, jobs), start=1):
         for record in records:
             if (record["run_id"], record["eval_lang"]) not in done:
                 store.append(record)

@@ -32,6 +32,7 @@ from xadapt.data import load_corpus
 from xadapt.data.corpora import corpus_languages
 from xadapt.errors import XadaptError
 from xadapt.models import model_identity
+from xadapt.precision import FP32
 from xadapt.settings import xadapt_home
 from xadapt.train.task import ComposedModel, TrainSettings, seeded, train
 
@@ -78,13 +79,14 @@ OUTPUT_VOCABULARIES = ("full", "corpus")
 HEAD_FIELDS = ("batch_size", "max_length", "mask_prob", "heldout_sentences", "head_steps", "head_lr")  # what the shared head depends on
 
 
-def cache_dir(model_dir: Path, lang: str, settings: LanguageAdapterSettings) -> Path:
-    """Where the adapter for (model, language, settings) lives.
+def cache_dir(model_dir: Path, lang: str, settings: LanguageAdapterSettings, precision: str = FP32) -> Path:
+    """Where the adapter for (model, language, settings, training precision) lives.
 
-    The output vocabulary is a suffix rather than part of the hash, so adapters cached before
-    the setting existed (all trained over the full vocabulary) keep their folders."""
+    The output vocabulary and a precision other than fp32 are suffixes rather than part of the
+    hash, so adapters cached before those choices existed (full vocabulary, fp32) keep their folders."""
     facts = json.dumps(replace(settings, output_vocabulary="full").identity(), sort_keys=True).encode()
     suffix = "" if settings.output_vocabulary == "full" else f"-{settings.output_vocabulary}-vocabulary"
+    suffix += "" if precision == FP32 else f"-{precision}"
     key = f"{lang}-{hashlib.sha256(facts).hexdigest()[:10]}{suffix}"
     return xadapt_home() / "language_adapters" / model_identity(model_dir)["fingerprint"] / key
 
@@ -107,30 +109,32 @@ def _masked(tokenizer, sentences: list[str], settings: LanguageAdapterSettings, 
 
 @torch.inference_mode()
 def perplexity(composed: ComposedModel, batches: list[dict]) -> float:
-    """exp of the mean cross-entropy over all masked tokens."""
+    """exp of the mean cross-entropy over all masked tokens, computed in fp32 whatever the training precision."""
     composed.eval()
     total, count = 0.0, 0
-    for batch in batches:
-        n = int((batch["labels"] != -100).sum())
-        total += composed(**batch).loss.item() * n
-        count += n
+    with composed.computing_in(FP32):
+        for batch in batches:
+            n = int((batch["labels"] != -100).sum())
+            total += composed(**batch).loss.item() * n
+            count += n
     return math.exp(total / max(count, 1))
 
 
-def train_language_adapter(model_dir: Path, tokenizer, lang: str, settings: LanguageAdapterSettings, data_dir=None) -> Path:
-    """Return the cached language adapter for `lang`, training it first if needed.
+def train_language_adapter(model_dir: Path, tokenizer, lang: str, settings: LanguageAdapterSettings, data_dir=None,
+                           precision: str = FP32) -> Path:
+    """Return the cached language adapter for `lang`, training it first (in `precision`) if needed.
 
     With `settings.output_vocabulary == "corpus"` the MLM head scores only the tokens of the
     language's training text while the adapter trains (`MaskedLMHead.restrict_vocabulary`: a
     cheaper decoder and softmax); perplexities are always over the whole vocabulary.
     """
-    final = cache_dir(model_dir, lang, settings)
+    final = cache_dir(model_dir, lang, settings, precision)
     if (final / DONE).is_file():
         return final
     corpus = load_corpus(lang, data_dir, heldout_lines=settings.heldout_sentences)
-    head = shared_mlm_head(model_dir, tokenizer, settings, data_dir)
+    head = shared_mlm_head(model_dir, tokenizer, settings, data_dir, precision)
     seeded(0)
-    composed = language_adapter_model(model_dir, lang, head)
+    composed = language_adapter_model(model_dir, lang, head, precision)
     model = composed.model
 
     heldout = _masked(tokenizer, corpus.heldout, settings, seed=1)
@@ -150,6 +154,7 @@ def train_language_adapter(model_dir: Path, tokenizer, lang: str, settings: Lang
         facts = {
             "lang": lang,
             "settings": asdict(settings),
+            "precision": precision,
             "perplexity_before": before,
             "perplexity_after": after,
             "train_sentences": len(rows),
@@ -164,7 +169,7 @@ def train_language_adapter(model_dir: Path, tokenizer, lang: str, settings: Lang
     return final
 
 
-def shared_mlm_head(model_dir: Path, tokenizer, settings: LanguageAdapterSettings, data_dir=None) -> Path | None:
+def shared_mlm_head(model_dir: Path, tokenizer, settings: LanguageAdapterSettings, data_dir=None, precision: str = FP32) -> Path | None:
     """The cached MLM head every language adapter of a head-less model trains against; None when
     the model has a pretrained MLM head of its own.
 
@@ -173,7 +178,7 @@ def shared_mlm_head(model_dir: Path, tokenizer, settings: LanguageAdapterSetting
     """
     if _has_mlm_head(model_dir):
         return None
-    final = mlm_head_dir(model_dir, settings, data_dir)
+    final = mlm_head_dir(model_dir, settings, data_dir, precision)
     if (final / HEAD_DONE).is_file():
         return final / "head"
     languages = corpus_languages(data_dir)
@@ -190,24 +195,26 @@ def shared_mlm_head(model_dir: Path, tokenizer, settings: LanguageAdapterSetting
     model.add_head(MLM_HEAD, "masked_lm")
     model.requires_grad_(False)
     model.heads[MLM_HEAD].requires_grad_(True)  # the transform and bias; the tied decoder is the frozen embedding matrix
-    composed = ComposedModel(model, None, head=MLM_HEAD)
+    composed = ComposedModel(model, None, head=MLM_HEAD, precision=precision)
     before = perplexity(composed, heldout)
     seconds = _fit(composed, rows, tokenizer, settings, settings.head_lr)
     after = perplexity(composed, heldout)
     with atomic_directory(final) as staging:
         model.save_head(staging / "head", MLM_HEAD)
-        summary = {"languages": languages, "settings": _head_settings(settings), "perplexity_before": before,
+        summary = {"languages": languages, "settings": _head_settings(settings), "precision": precision, "perplexity_before": before,
                    "perplexity_after": after, "train_sentences": len(rows), "seconds": seconds}
         (staging / HEAD_DONE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return final / "head"
 
 
-def mlm_head_dir(model_dir: Path, settings: LanguageAdapterSettings, data_dir=None) -> Path:
-    """Where the shared MLM head for (model, settings, languages with raw text) lives."""
+def mlm_head_dir(model_dir: Path, settings: LanguageAdapterSettings, data_dir=None, precision: str = FP32) -> Path:
+    """Where the shared MLM head for (model, settings, languages with raw text, training precision) lives;
+    fp32 is left out of the hash, so heads cached before the choice existed keep their folders."""
     languages = corpus_languages(data_dir)
     if not languages:
         raise XadaptError("no raw text found to fit a masked-LM head; check --data-dir / $XADAPT_DATA")
-    facts = json.dumps({**_head_settings(settings), "languages": languages}, sort_keys=True).encode()
+    facts = {**_head_settings(settings), "languages": languages, **({} if precision == FP32 else {"precision": precision})}
+    facts = json.dumps(facts, sort_keys=True).encode()
     return xadapt_home() / "mlm_heads" / model_identity(model_dir)["fingerprint"] / hashlib.sha256(facts).hexdigest()[:10]
 
 
@@ -215,9 +222,9 @@ def _head_settings(settings: LanguageAdapterSettings) -> dict:
     return {name: getattr(settings, name) for name in HEAD_FIELDS}
 
 
-def needs_head_fit(model_dir: Path, settings: LanguageAdapterSettings, data_dir=None) -> bool:
+def needs_head_fit(model_dir: Path, settings: LanguageAdapterSettings, data_dir=None, precision: str = FP32) -> bool:
     """Whether training a language adapter would first have to fit the shared MLM head."""
-    return not _has_mlm_head(model_dir) and not (mlm_head_dir(model_dir, settings, data_dir) / HEAD_DONE).is_file()
+    return not _has_mlm_head(model_dir) and not (mlm_head_dir(model_dir, settings, data_dir, precision) / HEAD_DONE).is_file()
 
 
 def _sample_rows(tokenizer, lines: list[str], count: int, settings: LanguageAdapterSettings, seed: int) -> list[dict]:
@@ -235,8 +242,8 @@ def _fit(composed: ComposedModel, rows: list[dict], tokenizer, settings: Languag
     return seconds
 
 
-def language_adapter_model(model_dir: Path, lang: str, head: Path | None = None) -> ComposedModel:
-    """A fresh `seq_bn_inv` adapter `lang` under an MLM head, set to train.
+def language_adapter_model(model_dir: Path, lang: str, head: Path | None = None, precision: str = FP32) -> ComposedModel:
+    """A fresh `seq_bn_inv` adapter `lang` under an MLM head, set to train in `precision`.
 
     The head comes from `head` (a saved head folder) or the model's pretrained MLM head, and then
     stays frozen, as in MAD-X; only a model with neither gets a fresh head, which trains too.
@@ -249,7 +256,7 @@ def language_adapter_model(model_dir: Path, lang: str, head: Path | None = None)
     else:
         model.add_head(MLM_HEAD, "masked_lm", from_checkpoint=model_dir if pretrained else None)
     model.train_adapter(lang, heads=[] if head is not None or pretrained else MLM_HEAD)
-    return ComposedModel(model, lang, head=MLM_HEAD)
+    return ComposedModel(model, lang, head=MLM_HEAD, precision=precision)
 
 
 def _has_mlm_head(model_dir: Path) -> bool:

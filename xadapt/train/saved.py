@@ -6,6 +6,7 @@ from pathlib import Path
 
 from xadapt.adapters import AdapterModel, Stack
 from xadapt.errors import XadaptError
+from xadapt.precision import FP32
 from xadapt.train.task import TASK, ComposedModel
 
 RUN_FILE = "run.json"
@@ -17,10 +18,11 @@ class SavedRun:
     model: AdapterModel
 
     def composed(self, lang: str) -> ComposedModel:
-        """The run's model as it predicts for `lang` (MAD-X: with that language's adapter)."""
-        method = self.facts["method"]
+        """The run's model as it predicts for `lang` (MAD-X: with that language's adapter), in the precision
+        its record's scores were computed in, so evaluating it again reproduces them."""
+        method, precision = self.facts["method"], self.facts.get("precision", FP32)
         if method == "finetune":
-            return ComposedModel(self.model, None)
+            return ComposedModel(self.model, None, precision=precision)
         if method == "madx":
             if lang not in self.model.adapters:
                 known = ", ".join(sorted(self.facts["language_adapters"])) or "none"
@@ -28,8 +30,8 @@ class SavedRun:
                     f"this MAD-X run has no {lang} language adapter (it has {known}); "
                     f"train one with `xadapt train-lang --lang {lang}` and pass it with --lang-adapter"
                 )
-            return ComposedModel(self.model, Stack(lang, TASK))
-        return ComposedModel(self.model, TASK)
+            return ComposedModel(self.model, Stack(lang, TASK), precision=precision)
+        return ComposedModel(self.model, TASK, precision=precision)
 
 
 def load_run(directory: Path, extra_language_adapters: dict[str, Path] | None = None) -> SavedRun:

@@ -17,8 +17,8 @@ bound cut off while they were still improving.
 import math
 import tempfile
 import time
-from collections.abc import Callable, Sequence
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 import torch
@@ -28,6 +28,7 @@ from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArgu
 from xadapt import upstream
 from xadapt.adapters import AdapterModel, Stack
 from xadapt.errors import XadaptError
+from xadapt.precision import FP32, autocast
 from xadapt.train.embedding_rows import CompactWordEmbedding, token_ids_of, trainable_state, used_rows_only
 from xadapt.train.evaluate import Evaluation
 from xadapt.train.sampling import LengthBucketSampler, example_length
@@ -67,19 +68,31 @@ class ComposedModel(nn.Module):
     """An `AdapterModel` seen through one composition and one head: what `Trainer` calls.
 
     The composition is this object's own state, passed to every forward call, so two
-    `ComposedModel`s over one `AdapterModel` never disturb each other.
+    `ComposedModel`s over one `AdapterModel` never disturb each other. So is the precision every
+    forward call (training and evaluation) computes in (`xadapt.precision`: fp32 or bf16 autocast).
     """
 
-    def __init__(self, model: AdapterModel, composition, head: str = TASK):
+    def __init__(self, model: AdapterModel, composition, head: str = TASK, precision: str = FP32):
         super().__init__()
-        self.model, self.composition, self.head = model, composition, head
+        self.model, self.composition, self.head, self.precision = model, composition, head, precision
         self.config = model.encoder.config
 
     def forward(self, **batch):
-        out = self.model(**batch, head=self.head, composition=self.composition)
+        device_type = self.model.encoder.device.type
+        with autocast(self.precision, device_type):
+            out = self.model(**batch, head=self.head, composition=self.composition)
         if out.loss is not None and self.training and not torch.isfinite(out.loss):
             raise TrainingDiverged(f"loss became {out.loss.item()} during training")
         return out
+
+    @contextmanager
+    def computing_in(self, precision: str) -> Iterator["ComposedModel"]:
+        """This model computing in `precision` for the duration (a measurement in fp32, say)."""
+        before, self.precision = self.precision, precision
+        try:
+            yield self
+        finally:
+            self.precision = before
 
 
 def build_model(method: str, model_dir, head: str, num_labels: int, language_adapters: dict) -> tuple[AdapterModel, Callable]:
@@ -182,7 +195,7 @@ def train(
             remove_unused_columns=False,
             dataloader_num_workers=0,
             dataloader_pin_memory=torch.cuda.is_available(),  # pinning needs an accelerator; on a CPU it only warns
-            bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
+            # no `bf16=`: `ComposedModel` applies its own precision, in training and evaluation alike
         )
         tracker = _EpochEvaluation(composed, dev_score, metric, on_epoch, settings) if dev_score is not None else None
         rows = _used_embedding_rows(composed, train_set)
