@@ -62,7 +62,7 @@ QUICK = Scale(
     workers={"sizes": [16], "methods": ["adapter"], "source": None, "seeds": [0, 1], "eval_limit": 16, "dev_limit": 16},
     precision_grid={"sizes": [16], "methods": ["adapter", "finetune"], "source": None, "seeds": [0, 1], "eval_limit": 16,
                     "dev_limit": 16},
-    default_study={"sizes": [16], "methods": ["adapter"], "source": None, "epochs": 1, "eval_limit": 16, "dev_limit": 16},
+    default_study={"sizes": [16], "methods": ["adapter"], "source": None, "seeds": [0], "epochs": 1, "eval_limit": 16, "dev_limit": 16},
 )
 GROUPS = tuple(dict.fromkeys(case.group for case in CASES if case.group))  # `--cases precision` runs every precision_* case
 CASE_IDS = (*(case.id for case in CASES), *GROUPS, "perplexity", "sweep", "workers", "precision_grid", "default_study")

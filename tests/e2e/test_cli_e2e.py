@@ -278,7 +278,9 @@ def test_train_lang_with_the_corpus_vocabulary_caches_a_second_adapter(env):
                         "--model", env.model, "--data-dir", env.data)
     scored = re.search(r"trained scoring the ([0-9,]+) tokens of the sw corpus", output)
     assert scored, output
-    folder = next(p.parent for p in env.home.glob("language_adapters/*/sw-*-corpus-vocabulary/language_adapter.json"))
+    precision = resolve_precision("auto").name  # train-lang's default; a bf16 adapter's folder says so
+    suffix = "" if precision == "fp32" else f"-{precision}"
+    folder = next(p.parent for p in env.home.glob(f"language_adapters/*/sw-*-corpus-vocabulary{suffix}/language_adapter.json"))
     facts = json.loads((folder / "language_adapter.json").read_text())
-    assert facts["settings"]["output_vocabulary"] == "corpus"
+    assert facts["settings"]["output_vocabulary"] == "corpus" and facts["precision"] == precision
     assert facts["output_vocabulary"] == int(scored.group(1).replace(",", "")) < 250_002
