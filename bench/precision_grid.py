@@ -10,7 +10,6 @@ scores across seeds. The findings verdicts of the two studies are compared claim
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from pathlib import Path
 
@@ -18,7 +17,8 @@ import numpy as np
 
 from bench.sweep_case import fresh_home, study, sweep, write_study
 from xadapt.study.findings import paired_effect
-from xadapt.study.report import FINDINGS_FILE
+from xadapt.study.report import read_findings
+from xadapt.study.results import ResultsStore
 
 PRECISIONS = ("fp32", "bf16")
 CELL = ("method", "samples", "train_lang", "eval_lang")
@@ -26,12 +26,11 @@ CELL = ("method", "samples", "train_lang", "eval_lang")
 
 def _scores(out: Path) -> dict[tuple, float]:
     """(method, samples, train_lang, eval_lang, seed) -> score of each finished run."""
-    records = (json.loads(line) for line in (out / "results.jsonl").read_text(encoding="utf-8").splitlines() if line.strip())
-    return {(*(r[k] for k in CELL), r["seed"]): r["score"] for r in records if r["status"] == "ok"}
+    return {(*(r[k] for k in CELL), r["seed"]): r["score"] for r in ResultsStore(out).records() if r["status"] == "ok"}
 
 
 def _verdicts(out: Path) -> dict[tuple, str]:
-    document = json.loads((out / FINDINGS_FILE).read_text(encoding="utf-8"))
+    document = read_findings(out)
     return {(f["claim"], f["comparison"], f["samples"], f["train_lang"], f["eval_lang"]): f["verdict"] for f in document["findings"]}
 
 

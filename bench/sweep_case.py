@@ -18,7 +18,6 @@ and warm.
 
 from __future__ import annotations
 
-import json
 import shutil
 import statistics
 import subprocess
@@ -28,6 +27,7 @@ from pathlib import Path
 
 import yaml
 
+from xadapt.study.results import ResultsStore, read_manifest
 from xadapt.study.sweep import default_workers
 
 from bench.harness import BenchError, thread_environment
@@ -88,8 +88,8 @@ def default_study(model_dir: Path, scratch: Path, values: dict) -> dict:
     """The default study (`values`: its settings, none for the real one), once cold and once warm, with
     the number of runs, the workers and the precision it used."""
     result = cold_and_warm(model_dir, scratch, 1, {"lang": "sw", "samples": 1000, **values}, name="default-study")
-    manifest = json.loads((scratch / "default-study-cold-0" / "study.json").read_text(encoding="utf-8"))
-    records = [json.loads(line) for line in (scratch / "default-study-cold-0" / "results.jsonl").read_text(encoding="utf-8").splitlines()]
+    manifest = read_manifest(scratch / "default-study-cold-0")
+    records = ResultsStore(scratch / "default-study-cold-0").records()
     [environment, *_] = manifest["environments"].values()
     return {**result, "runs": len({r["run_id"] for r in records}), "workers": default_workers(),
             "precision": environment["precision"]["used"]}
