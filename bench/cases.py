@@ -82,7 +82,7 @@ CASES = (
     ),
     Case(
         "task_pipeline", "Task adapter (`seq_bn`), WikiANN sw, each tool's default pipeline", ADAPTERS, "pipeline",
-        Workload(("seq_bn",), "tagging", num_labels()), "adapter", padding="dynamic",
+        Workload(("seq_bn",), "tagging", num_labels()), "adapter", padding="dynamic", variants=(in_bf16(XADAPT),),
         notes="320 sentences; xadapt: dynamic padding + length-bucketed batches in random order; adapters (run_ner.py defaults): dynamic padding, random order",
     ),
     Case(

@@ -15,9 +15,14 @@ HOME_ENV = "XADAPT_HOME"
 DATA_ENV = "XADAPT_DATA"
 
 
+def home_path() -> Path:
+    """Where the cache root is (`XADAPT_HOME`, default ~/.cache/xadapt), without creating it."""
+    return Path(os.environ.get(HOME_ENV) or Path.home() / ".cache" / "xadapt").expanduser()
+
+
 def xadapt_home() -> Path:
     """The cache root; created on first use."""
-    root = Path(os.environ.get(HOME_ENV) or Path.home() / ".cache" / "xadapt").expanduser()
+    root = home_path()
     root.mkdir(parents=True, exist_ok=True)
     return root
 

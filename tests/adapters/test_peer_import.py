@@ -25,6 +25,13 @@ SEQ_BN = {
 }  # fmt: skip
 
 
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    """A cache of this test's own: imported pickles are converted into it."""
+    monkeypatch.setenv("XADAPT_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
 def _peer_folder(path, config, tensors, *, safetensors=False, name="x", hidden_size=32):
     path.mkdir(parents=True)
     document = {"config": config, "hidden_size": hidden_size, "model_type": "bert", "name": name, "model_name": ""}
@@ -150,3 +157,47 @@ def test_unknown_peer_weights_are_refused(tmp_path):
     tensors = _seq_bn_tensors() | {"bert.encoder.layer.0.output.adapters.x.gate.weight": torch.randn(1, 32)}
     with pytest.raises(XadaptError, match="does not implement"):
         tiny_model().import_peer_adapter(_peer_folder(tmp_path / "x", SEQ_BN, tensors))
+
+
+def test_a_peer_pickle_is_unpickled_once_then_read_as_safetensors(tmp_path, monkeypatch, home):
+    from safetensors.torch import load_file
+
+    from xadapt.adapters.peer import converted_pickle
+
+    tensors = _seq_bn_tensors()
+    folder = _peer_folder(tmp_path / "x", SEQ_BN, tensors)
+    first = tiny_model()
+    first.import_peer_adapter(folder)
+    converted = converted_pickle(folder / "pytorch_adapter.bin")
+    assert converted.parent == home / "peer_weights"
+    assert {k: v.tolist() for k, v in load_file(str(converted)).items()} == {k: v.tolist() for k, v in tensors.items()}
+
+    def no_unpickling(*args, **kwargs):
+        raise AssertionError("the pickle was unpickled a second time")
+    monkeypatch.setattr(torch, "load", no_unpickling)
+    second = tiny_model()
+    second.import_peer_adapter(folder)
+    for (name, a), (_, b) in zip(first.adapters["x"].state_dict().items(), second.adapters["x"].state_dict().items()):
+        assert torch.equal(a, b), name
+
+
+def test_a_refused_pickle_leaves_no_conversion(tmp_path, monkeypatch):
+    from xadapt.adapters.peer import converted_pickle
+
+    folder = _peer_folder(tmp_path / "x", SEQ_BN, _seq_bn_tensors())
+    (folder / "pytorch_adapter.bin").write_bytes(pickle.dumps({"w": _Payload()}, protocol=2))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(XadaptError, match="weights_only=True"):
+        tiny_model().import_peer_adapter(folder)
+    assert not converted_pickle(folder / "pytorch_adapter.bin").exists() and not (tmp_path / "PWNED").exists()
+
+
+def test_a_cache_that_cannot_be_written_costs_only_the_conversion(tmp_path, monkeypatch, caplog):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("XADAPT_HOME", str(blocker / "home"))  # below a regular file: nothing can be created there
+    tensors = _seq_bn_tensors()
+    model = tiny_model()
+    model.import_peer_adapter(_peer_folder(tmp_path / "x", SEQ_BN, tensors))
+    assert torch.equal(model.adapters["x"].blocks["0"]["ffn"].mlp.up.weight, tensors["bert.encoder.layer.0.output.adapters.x.adapter_up.weight"])
+    assert "could not cache the safetensors conversion" in caplog.text

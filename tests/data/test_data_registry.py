@@ -26,7 +26,7 @@ def test_every_spec_is_complete(name):
     assert spec.name == name
     assert spec.head in HEADS and spec.metric in METRICS
     assert spec.labels and len(set(spec.labels)) == len(spec.labels)
-    assert "/" in spec.hub_id and spec.hub_configs
+    assert "/" in spec.hub_id and (spec.hub_configs or spec.hub_config_style)
     assert set(spec.columns) in COLUMNS[spec.head]
     assert spec.metric == ("seqeval_f1" if spec.head == "token_classification" else "accuracy")
     assert set(spec.splits) <= set(SPLITS) and "dev" in spec.splits and "test" in spec.splits
@@ -55,7 +55,8 @@ def test_labels_and_hub_ids():
     assert get_task("masakhaner").labels[-2:] == ["B-DATE", "I-DATE"]
     assert get_task("xnli").labels == ["entailment", "neutral", "contradiction"]
     assert len(get_task("sib200").labels) == 7
-    assert get_task("sib200").hub_configs["sw"] == "swh_Latn"
+    assert get_task("sib200").hub_ref("sw", "train").config == "swh_Latn"
+    assert get_task("sib200").hub_ref("rw", "test").config == "kin_Latn"  # every FLORES language, table or not
     assert get_task("masakhaner").hub_configs["sw"] == "swa"
     assert get_task("afrisenti").hub_configs["sw"] == "swa"
 
@@ -129,3 +130,14 @@ def test_missing_split_errors_name_what_exists(tiny_data):
         load_split("sib200", "sw", "validation", data_dir=tiny_data)
     with pytest.raises(XadaptError, match="unknown language"):
         load_split("sib200", "xx-nope", "train", data_dir=tiny_data)
+
+
+@pytest.mark.parametrize("name", list_tasks())
+def test_every_labelled_file_on_disk_is_found_as_its_language(real_data, name):
+    """No file matching a task's layout is lost to language resolution: each one is found again
+    through the language it spells (the shared data's 47 languages, and any other)."""
+    spec = get_task(name)
+    sources = [source for split in spec.sources.values() for source in split]
+    on_disk = {path for source in sources for path in real_data.glob(source.template.replace("{lang}", "*"))}
+    found = {paths[0] for code in spec.languages(real_data) for source in sources if (paths := source.find(real_data, code))}
+    assert on_disk and on_disk == found, sorted(on_disk ^ found)

@@ -5,6 +5,8 @@ message, and the server keeps answering), and 20 concurrent requests with mixed 
 must give exactly the answers of the same requests made one at a time.
 """
 
+import json
+
 import pytest
 from gradio_client.exceptions import AppError
 
@@ -153,11 +155,26 @@ def test_the_catalog_lists_ids_and_says_why_parts_cannot_be_used(client, demo_en
         assert reason in problems
 
 
+def _points(plot: dict) -> list[dict]:
+    return [dict(zip(plot["columns"], row)) for row in plot["data"]]
+
+
 def test_the_study_tab_shows_the_report_and_plots(client, demo_env):
-    report, plots = client.predict(demo_env.study, api_name="/study")
+    report, plots, scores, curves = client.predict(demo_env.study, api_name="/study")
     assert report.startswith("# Study report") and "## Scores" in report and "## Plots" not in report
     assert len(plots) == len(list((demo_env.study_path / "plots").glob("*.png"))) > 0
     assert {plot["caption"] for plot in plots} >= {"Score vs training size"}
+    # the native plots: one point per run here (one seed each), its value the record's own
+    records = [json.loads(line) for line in (demo_env.study_path / "results.jsonl").read_text().splitlines()]
+    expected = {(r["task"], r["method"], r["samples"], f"{r['train_lang']}→{r['eval_lang']}"): r["score"] for r in records}
+    points = _points(scores)
+    assert {(p["task"], p["method"], p["samples"], p["pair"]): p["score"] for p in points} == pytest.approx(expected)
+    assert all(p["n"] == 1 for p in points)
+    in_language = {(r["task"], r["method"], r["samples"]): r["curve"] for r in records if r["train_lang"] == r["eval_lang"]}
+    assert _points(curves)
+    for point in _points(curves):
+        [epoch] = [e for e in in_language[(point["task"], point["method"], point["samples"])] if e["epoch"] == point["epoch"]]
+        assert point["dev_score"] == pytest.approx(epoch["dev_score"])
 
 
 def test_twenty_concurrent_requests_get_their_own_compositions_answers(client, demo_env):

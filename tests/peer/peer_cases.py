@@ -3,7 +3,8 @@
 The peer pins transformers 4.57, so it lives in its own venv (tests/peer/setup_peer_env.sh) and
 runs in a subprocess (tests/peer/peer_side.py). Everything crosses over as files in a tmp dir:
 the base model's config and safetensors weights, the inputs, xadapt-saved adapters (to_peer),
-peer-saved adapters (from_peer), and the peer's outputs and trainable-parameter counts.
+peer-saved adapters (from_peer), xadapt's exports in the `adapters` and PEFT layouts (loaded there by
+the libraries themselves), and the peer's outputs and trainable-parameter counts.
 
 Model specs: tiny random BERT and XLM-R configs, and the default model when it is available
 (`XADAPT_DEFAULT_MODEL_DIR`, else `xadapt.models.resolve_model("multilingual-e5-small")`).
@@ -25,6 +26,8 @@ from transformers import AutoModel, BertConfig, BertModel, XLMRobertaConfig, XLM
 
 from xadapt.adapters import AdapterModel, make_config
 from xadapt.adapters.composition import from_data, to_data
+from xadapt.adapters.peer_export import export_adapter, export_head
+from xadapt.adapters.peft_lora import export_lora
 
 REPO = Path(__file__).resolve().parents[2]
 PEER_SIDE = Path(__file__).with_name("peer_side.py")
@@ -149,6 +152,82 @@ CASES = (
         mlm_head=True,
     ),
 )
+
+
+@dataclass(frozen=True)
+class ExportCase:
+    """Adapters (and a head) that xadapt writes in another library's format; that library loads and runs them."""
+
+    id: str
+    adapters: tuple[tuple[str, str, dict], ...]  # (name, method, options)
+    composition: Any  # composition data over the names
+    head: str | None = None  # the head kind on the last adapter, named like it
+    format: str = "adapters"  # or "peft"
+
+
+EXPORT_TOLERANCE = 1e-5  # the issue's bound; the bottleneck methods and LoRA come out bit-identical
+EXPORT_CASES = (
+    ExportCase("seq_bn_tagging", (("task", "seq_bn", {"reduction_factor": 4}),), "task", "token_classification"),
+    ExportCase("par_bn_classification", (("task", "par_bn", {"reduction_factor": 4}),), "task", "sequence_classification"),
+    ExportCase("scaled_par_bn", (("task", "scaled_par_bn", {"reduction_factor": 4}),), "task"),
+    ExportCase("double_seq_bn", (("task", "double_seq_bn", {"reduction_factor": 8, "non_linearity": "gelu"}),), "task"),
+    ExportCase("lora_tagging", (("task", "lora", {"r": 4, "alpha": 8, "matrices": ("q", "k", "v")}),), "task",
+               "token_classification"),
+    ExportCase("madx_stack", (("lang", "seq_bn_inv", {"reduction_factor": 2}), ("task", "seq_bn", {"reduction_factor": 4})),
+               {"stack": ["lang", "task"]}, "token_classification"),
+    ExportCase("lora_peft", (("task", "lora", {"r": 4, "alpha": 8, "matrices": ("q", "v"), "leave_out": (1,)}),), "task",
+               format="peft"),
+)
+
+
+# PEFT LoRAs made by PEFT (random weights, `save_pretrained`) that xadapt imports: id -> LoraConfig keywords
+PEFT_SAVES = {
+    "qv": {"r": 4, "lora_alpha": 8, "target_modules": ["query", "value"]},
+    "qkv_layer0": {"r": 2, "lora_alpha": 4, "target_modules": ["query", "key", "value"], "layers_to_transform": [0]},
+}
+
+
+def export_name(case: ExportCase, name: str) -> str:
+    return f"x_{case.id}_{name}"
+
+
+def export_composition(case: ExportCase):
+    def rename(data):
+        return export_name(case, data) if isinstance(data, str) else {k: [rename(c) for c in v] for k, v in data.items()}
+    return from_data(rename(case.composition))
+
+
+def prepare_export(am: AdapterModel, case: ExportCase, tmp: Path, seed: int) -> dict:
+    """Add the case's adapters (and head) to xadapt with random weights and export them with xadapt's writers."""
+    folder = tmp / "export" / case.id
+    folders = []
+    for i, (name, method, options) in enumerate(case.adapters):
+        ours = export_name(case, name)
+        am.add_adapter(ours, make_config(method, **options))
+        randomize(am.adapters[ours], seed + i)
+        target = folder / name
+        if case.format == "peft":
+            export_lora(am.adapters[ours], am.adapters[ours].config, am.facts, target, "base")
+        else:
+            export_adapter(am.adapters[ours], am.adapters[ours].config, am.facts, ours, target)
+        folders.append(str(target))
+    job: dict[str, Any] = {"id": f"export:{case.id}", "format": case.format, "folders": folders,
+                           "composition": to_data(export_composition(case))}
+    if case.head:
+        name = export_name(case, case.adapters[-1][0])
+        am.add_head(name, case.head, num_labels=5)
+        randomize(am.heads[name], seed + 50)
+        export_head(am.heads[name], case.head, am.heads[name].options, am.facts, name, Path(folders[-1]))
+        job["head"] = name
+    return job
+
+
+def xadapt_export_output(run: "PeerRun", case: ExportCase) -> torch.Tensor:
+    with torch.no_grad():
+        if case.head:
+            name = export_name(case, case.adapters[-1][0])
+            return run.model(**run.inputs, composition=export_composition(case), head=name).logits
+        return run.model(**run.inputs, composition=export_composition(case)).last_hidden_state
 
 
 def our_name(direction: str, case: Case, name: str) -> str:
@@ -300,12 +379,16 @@ def run_peer(spec: str, tmp: Path) -> PeerRun:
             jobs.append(prepare_to_peer(am, case, tmp, 10 * seed))
         if "from_peer" in case.directions:
             jobs.append(prepare_from_peer(case, tmp))
+    exports = [prepare_export(am, case, tmp, 1000 + 10 * seed) for seed, case in enumerate(EXPORT_CASES)]
     config = {k: getattr(encoder.config, k) for k in CONFIG_KEYS if getattr(encoder.config, k, None) is not None}
     job = {
         "model": {"model_type": encoder.config.model_type, "config": config, "weights": str(weights)},
         "inputs": str(tmp / "inputs.safetensors"),
         "out": str(tmp),
         "cases": jobs,
+        "exports": exports,
+        "peft_saves": [{"id": f"peft:{name}", "folder": str(tmp / "peft" / name), "config": config}
+                       for name, config in PEFT_SAVES.items()],
     }
     (tmp / "job.json").write_text(json.dumps(job, indent=2))
     done = subprocess.run(
@@ -319,6 +402,8 @@ def run_peer(spec: str, tmp: Path) -> PeerRun:
                 am.import_peer_adapter(
                     tmp / "from_peer" / case.id / adapter.name, our_name("from_peer", case, adapter.name)
                 )
+    for name in PEFT_SAVES:
+        am.import_peer_adapter(tmp / "peft" / name, f"peft_{name}")
     with torch.no_grad():
         base = am(**inputs).last_hidden_state
     counts = json.loads((tmp / "counts.json").read_text())

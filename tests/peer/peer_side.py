@@ -8,7 +8,11 @@ classes and then either
 - "to_peer":   loads the weights xadapt saved (mapping xadapt's parameter names onto the peer's), or
 - "from_peer": gives the adapters random non-identity weights and saves them with `save_adapter`,
 runs the encoder with the case's composition and records the outputs, plus the trainable
-parameter count of each adapter after `train_adapter(name)`. Results go to OUT/outputs.safetensors
+parameter count of each adapter after `train_adapter(name)`. Each export (written by xadapt's
+`xadapt.adapters.peer_export` / `peft_lora`) is loaded as a user would load it — `load_adapter(folder,
+use_safetensors=True)` with its head, or `PeftModel.from_pretrained` on a plain transformers encoder —
+and run. Each PEFT save is a random LoRA made with PEFT and written by its `save_pretrained`, for
+xadapt to import. Results go to OUT/outputs.safetensors
 and OUT/counts.json. Only the peer venv (transformers 4.57 + adapters 1.3) can import this file.
 """
 
@@ -175,6 +179,55 @@ def run_case(model, prefix: str, case: dict, inputs: dict) -> tuple[torch.Tensor
     return out, counts
 
 
+def plain_encoder(spec: dict) -> torch.nn.Module:
+    """The base encoder as plain transformers builds it (no adapters library), for PEFT."""
+    from transformers import AutoModel
+
+    model = AutoModel.from_config(MODELS[spec["model_type"]][0](**spec["config"]), add_pooling_layer=False).eval()
+    weights = {re.sub(r"^(bert|roberta)\.", "", k): v for k, v in load_file(spec["weights"]).items()}
+    missing, unexpected = model.load_state_dict(weights, strict=False)
+    if missing or unexpected:
+        raise SystemExit(f"base weights do not fit the plain encoder: missing {missing[:5]}, unexpected {unexpected[:5]}")
+    return model
+
+
+def run_export(model, prefix: str, spec: dict, export: dict, inputs: dict) -> torch.Tensor:
+    """Load folders that xadapt exported, with the library a user would load them with, and run them."""
+    with torch.no_grad():
+        if export["format"] == "peft":
+            from peft import PeftModel
+
+            peft_model = PeftModel.from_pretrained(plain_encoder(spec), export["folders"][0]).eval()
+            return peft_model(**inputs).last_hidden_state
+        names = [model.load_adapter(folder, use_safetensors=True) for folder in export["folders"]]
+        model.set_active_adapters(composition(export["composition"]))
+        model.eval()
+        if export.get("head"):
+            out = model(**inputs, head=export["head"]).logits
+            model.delete_head(export["head"])
+        else:
+            out = getattr(model, prefix)(**inputs).last_hidden_state
+        for name in names:
+            model.delete_adapter(name)
+        return out
+
+
+def save_peft(spec: dict, save: dict, inputs: dict) -> torch.Tensor:
+    """A PEFT LoRA on the plain encoder with random weights, saved with `save_pretrained`; its output."""
+    from peft import LoraConfig, get_peft_model
+
+    model = get_peft_model(plain_encoder(spec), LoraConfig(**save["config"]))
+    generator = torch.Generator().manual_seed(4321)
+    with torch.no_grad():
+        for key, param in model.named_parameters():
+            if "lora_" in key:
+                param.copy_(torch.randn(param.shape, generator=generator) * RANDOM_STD)
+    model.save_pretrained(save["folder"])
+    model.eval()
+    with torch.no_grad():
+        return model(**inputs).last_hidden_state
+
+
 def main(job_path: str) -> None:
     job = json.loads(Path(job_path).read_text())
     torch.manual_seed(0)
@@ -183,6 +236,10 @@ def main(job_path: str) -> None:
     outputs, counts = {}, {}
     for case in job["cases"]:
         outputs[case["id"]], counts[case["id"]] = run_case(model, prefix, case, inputs)
+    for export in job.get("exports", []):
+        outputs[export["id"]] = run_export(model, prefix, job["model"], export, inputs)
+    for save in job.get("peft_saves", []):
+        outputs[save["id"]] = save_peft(job["model"], save, inputs)
     out = Path(job["out"])
     save_file({k: v.contiguous() for k, v in outputs.items()}, str(out / "outputs.safetensors"))
     (out / "counts.json").write_text(json.dumps(counts, indent=2))

@@ -2,14 +2,15 @@
 
 Each case runs in up to two directions: "to_peer" (xadapt's random adapter weights loaded into the
 peer through an independent name mapping in peer_side.py) and "from_peer" (the peer's random
-adapters saved with its `save_adapter` and loaded with `AdapterModel.import_peer_adapter`).
+adapters saved with its `save_adapter` and loaded with `AdapterModel.import_peer_adapter`). The
+export cases go through xadapt's own writers and the libraries' own loaders.
 """
 
 from __future__ import annotations
 
 import pytest
 import torch
-from peer_cases import CASES, our_name, xadapt_output
+from peer_cases import CASES, EXPORT_CASES, EXPORT_TOLERANCE, PEFT_SAVES, our_name, xadapt_export_output, xadapt_output
 
 DIRECTED = [
     pytest.param(direction, case, id=f"{direction}-{case.id}") for case in CASES for direction in case.directions
@@ -43,3 +44,27 @@ def test_imported_peer_adapter_keeps_its_weights(peer_run):
     up = imported.blocks["0"]["ffn"].mlp.up.weight
     assert up.abs().max().item() > 0
     assert torch.isfinite(up).all()
+
+
+@pytest.mark.parametrize("case", EXPORT_CASES, ids=[c.id for c in EXPORT_CASES])
+def test_exports_load_in_the_peer_library_with_equal_outputs(peer_run, case):
+    """`load_adapter(folder, use_safetensors=True)` (with the head) or `PeftModel.from_pretrained` on xadapt's export."""
+    ours = xadapt_export_output(peer_run, case)
+    theirs = peer_run.peer_outputs[f"export:{case.id}"]
+    assert ours.shape == theirs.shape
+    diff = (ours - theirs).abs().max().item()
+    print(f"max abs difference export:{case.id} = {diff:.2e}")
+    assert diff <= EXPORT_TOLERANCE
+    if not case.head:  # without a head, the output must differ from the base model's for the check to mean anything
+        assert (ours - peer_run.base_output).abs().max().item() > 1e-3
+
+
+@pytest.mark.parametrize("name", PEFT_SAVES)
+def test_a_peft_lora_imports_with_equal_outputs(peer_run, name):
+    """A LoRA made and saved by PEFT, imported with `import_peer_adapter`, computes what PEFT computes."""
+    with torch.no_grad():
+        ours = peer_run.model(**peer_run.inputs, composition=f"peft_{name}").last_hidden_state
+    theirs = peer_run.peer_outputs[f"peft:{name}"]
+    diff = (ours - theirs).abs().max().item()
+    print(f"max abs difference peft:{name} = {diff:.2e}")
+    assert diff <= EXPORT_TOLERANCE and (ours - peer_run.base_output).abs().max().item() > 1e-3

@@ -189,3 +189,22 @@ def test_the_spread_leaves_out_a_seed_that_lacks_a_rate():
     records = [r for r in records if not (r["method"] == "adapter" and r["seed"] == 2 and r["lr"] == 1e-4)]
     found = one(findings(results_frame(records)), "he2021.lr_sensitivity")
     assert [p["seed"] for p in found["pairs"]] == [0, 1]
+
+
+def test_fusion_is_compared_with_the_best_single_adapter_of_each_cell():
+    rng = np.random.default_rng(1)
+    records = []
+    for seed in range(4):
+        subset = rng.normal(0.6, 0.05)
+        for samples, fusion_gain in ((100, 0.04), (300, -0.04)):
+            records += [record("finetune", seed, subset, samples=samples),
+                        record("adapter", seed, subset - 0.10, samples=samples),
+                        record("par_bn", seed, subset + 0.02 + rng.normal(0, 0.002), samples=samples),
+                        record("fusion", seed, subset + 0.02 + fusion_gain + rng.normal(0, 0.002), samples=samples)]
+    found = findings(results_frame(records))
+    win, loss = (one(found, "fusion.best_single", samples=size) for size in (100, 300))
+    assert win["comparison"] == "fusion − par_bn" and win["verdict"] == SUPPORTED
+    assert win["effect"] == pytest.approx(0.04, abs=0.005) and win["n"] == 4
+    assert loss["comparison"] == "fusion − par_bn" and loss["verdict"] == CONTRADICTED
+    # a fused model is not a single adapter: Ruidan He's claims compare only the single adapters with fine-tuning
+    assert {f["comparison"] for f in found if f["claim"] == "he2021.low_resource"} == {"adapter − finetune", "par_bn − finetune"}

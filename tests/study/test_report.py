@@ -6,7 +6,8 @@ from typer.testing import CliRunner
 
 from xadapt.cli.report import register
 from xadapt.errors import XadaptError
-from xadapt.study.report import load_frame, mean_cell, write_report
+from xadapt.study.report import mean_cell, write_report
+from xadapt.study.results import load_frame
 from xadapt.study.results import RESULTS_FILE, ResultsStore, study_id
 
 # adapter, 100 examples, sw→sw, best rate 1e-3: seeds score 0.56, 0.57, 0.58 (last score 0.02 lower);

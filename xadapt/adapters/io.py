@@ -42,6 +42,16 @@ def save_component(
     return directory
 
 
+def save_for_another_library(directory: Path, config_name: str, document: dict[str, Any], weights_name: str,
+                             tensors: dict[str, torch.Tensor]) -> Path:
+    """Write a folder in another library's layout (`peer_export`, `peft_lora`): a JSON config and safetensors weights."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / config_name).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(directory / weights_name))
+    return directory
+
+
 def read_description(directory: str | Path, kind: str, facts: ModelFacts) -> dict[str, Any]:
     """The folder's description, after checking it holds a `kind` made for a model shaped like `facts`."""
     directory = Path(directory)

@@ -2,14 +2,18 @@
 
 A folder written by its `model.save_adapter(dir, name)` holds `adapter_config.json` and the
 weights as `adapter.safetensors` / `adapter_model.safetensors` or the pickle `pytorch_adapter.bin`.
-Pickles are read with `torch.load(weights_only=True)`, which rebuilds tensors but refuses to run
-code. The config is translated into the matching xadapt method config (anything xadapt does not
+A pickle is unpickled once, by torch's restricted unpickler (`torch.load(weights_only=True)`: it
+rebuilds tensors and refuses any other object, so no code in the file runs), and converted to
+safetensors under `XADAPT_HOME/peer_weights/<sha256 of the pickle>.safetensors`; every later import
+of the same file reads that conversion and unpickles nothing. The config is translated into the matching xadapt method config (anything xadapt does not
 implement is refused by name) and the parameter names are mapped onto ours.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import pickle
 import re
 from collections.abc import Callable
@@ -17,15 +21,21 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors.torch import save_file
 
 from xadapt.adapters import io
+from xadapt.atomic import atomic_file
 from xadapt.adapters.config import AdapterConfig, ModelFacts
+from xadapt.adapters.peft_lora import is_peft_folder, read_peft_lora
 from xadapt.adapters.registry import make_config
 from xadapt.errors import XadaptError
+from xadapt.settings import home_path
 
 CONFIG_FILE = "adapter_config.json"
 SAFETENSORS_FILES = ("adapter.safetensors", "adapter_model.safetensors")
 PICKLE_FILE = "pytorch_adapter.bin"
+log = logging.getLogger(__name__)
+PEER_WEIGHTS = "peer_weights"  # under XADAPT_HOME: safetensors conversions of peer pickles
 
 # Options of the `adapters` library that xadapt does not implement, with the value that means "off".
 _BOTTLENECK_OFF = {
@@ -51,8 +61,11 @@ _PREFIX_OFF = {"flat": False, "use_gating": False, "encoder_prefix": True}
 
 
 def read_peer_adapter(directory: str | Path, facts: ModelFacts) -> tuple[str, AdapterConfig, dict[str, torch.Tensor]]:
-    """(saved name, xadapt config, tensors under xadapt names) for an `adapters`-library folder."""
+    """(saved name, xadapt config, tensors under xadapt names) for an `adapters`-library folder, or a
+    PEFT LoRA folder (`peft_lora`)."""
     directory = Path(directory)
+    if is_peft_folder(directory):
+        return read_peft_lora(directory, facts)
     try:
         document = json.loads((directory / CONFIG_FILE).read_text())
     except (OSError, json.JSONDecodeError) as err:
@@ -83,6 +96,32 @@ def _read_weights(directory: Path) -> dict[str, torch.Tensor]:
     path = directory / PICKLE_FILE
     if not path.is_file():
         raise XadaptError(f"{directory} has none of {[*SAFETENSORS_FILES, PICKLE_FILE]}")
+    converted = converted_pickle(path)
+    if converted.is_file():
+        return io.read_safetensors(converted)
+    tensors = _unpickle_tensors(path)
+    try:
+        converted.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_file(converted) as staging:
+            # a copy each: the library pickles prefix weights under several names sharing one storage,
+            # which safetensors refuses to write
+            save_file({name: tensor.clone().contiguous() for name, tensor in tensors.items()}, str(staging))
+    except OSError as err:  # a read-only or full cache costs the next import another unpickling, nothing more
+        log.warning("could not cache the safetensors conversion of %s at %s: %s", path, converted, err)
+    return tensors
+
+
+def converted_pickle(path: Path) -> Path:
+    """Where the safetensors conversion of the peer pickle `path` is cached: named by its content."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return home_path() / PEER_WEIGHTS / f"{digest.hexdigest()}.safetensors"
+
+
+def _unpickle_tensors(path: Path) -> dict[str, torch.Tensor]:
+    """The tensors of a peer pickle, through torch's restricted unpickler only."""
     try:
         tensors = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, AttributeError, ValueError) as err:

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from xadapt.errors import XadaptError
+from xadapt.train.tracking import CHOICES as TRACKING_CHOICES
 
 # The CLI draws its own progress; the libraries' per-model and per-map progress bars would only
 # interleave with it. Set before any command imports transformers or datasets; a user's own
@@ -38,6 +39,12 @@ class PrecisionChoice(str, Enum):
     auto = "auto"
     fp32 = "fp32"
     bf16 = "bf16"
+
+
+ReportTo = Enum("ReportTo", {name: name for name in TRACKING_CHOICES}, type=str)  # the tracking registry's trackers
+REPORT_TO_HELP = ("Report each run to a tracker through transformers' integrations: TensorBoard event files, a W&B run "
+                  "(WANDB_MODE=offline works), an MLflow run (MLFLOW_TRACKING_URI); runs are named by run id. "
+                  "Needs pip install 'xadapt[tracking]'.")
 
 
 PATIENCE_HELP = "Stop a run after this many epochs without a better dev score; 0 trains every epoch up to --epochs."

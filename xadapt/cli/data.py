@@ -8,7 +8,7 @@ from rich.table import Table
 
 from xadapt.cli.common import console, user_errors
 from xadapt.data import SPLITS, corpus_languages, find_data_dir, inventory
-from xadapt.languages import LANGUAGES, language_name
+from xadapt.languages import get_language, language_name
 
 data_app = typer.Typer(
     help="Benchmark data: list tasks, languages and split sizes found on disk.", no_args_is_help=True
@@ -51,7 +51,7 @@ def list_data(
 @data_app.command("languages")
 @user_errors
 def list_languages(data_dir: DataDirOption = None) -> None:
-    """Show each language's codes (any of them works for --lang) and the tasks that have it on disk."""
+    """Show each language found on disk, its codes (any of them works for --lang) and the tasks that have it."""
     root = find_data_dir(data_dir)
     tasks_by_lang: dict[str, list[str]] = {}
     for row in inventory(root):
@@ -60,7 +60,8 @@ def list_languages(data_dir: DataDirOption = None) -> None:
     table = Table(title=f"Languages (data in {root})")
     for header in ("lang", "language", "other codes", "tasks on disk", "raw text"):
         table.add_column(header)
-    for code, language in LANGUAGES.items():
+    for code in sorted(set(tasks_by_lang) | corpora):
+        language = get_language(code)
         spellings = dict.fromkeys((language.iso3, language.flores, *language.aliases))
         others = ", ".join(spelling for spelling in spellings if spelling and spelling != code)
         has_text = "yes" if code in corpora else "–"

@@ -9,8 +9,8 @@ from rich.table import Table
 
 from xadapt.cli.common import console, status, user_errors
 from xadapt.errors import XadaptError
-from xadapt.study.report import load_frame, read_findings, score_overview, write_report
-from xadapt.study.results import RESULTS_FILE
+from xadapt.study.report import read_findings, score_overview, write_report
+from xadapt.study.results import RESULTS_FILE, load_frame
 
 
 def _overview_table(overview: pd.DataFrame) -> Table:

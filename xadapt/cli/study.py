@@ -8,7 +8,10 @@ import typer
 import yaml
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from xadapt.cli.common import OUTPUT_VOCABULARY_HELP, PATIENCE_HELP, TIME_BUDGET_HELP, OutputVocabulary, PrecisionChoice, console, typed, user_errors
+from xadapt.cli.common import (
+    OUTPUT_VOCABULARY_HELP, PATIENCE_HELP, REPORT_TO_HELP, TIME_BUDGET_HELP, OutputVocabulary, PrecisionChoice, ReportTo, console,
+    typed, user_errors,
+)
 from xadapt.errors import XadaptError
 from xadapt.precision import PRECISION_HELP
 from xadapt.study.config import SettingError, StudyConfig
@@ -113,6 +116,7 @@ def sweep_command(
     lang_adapter_vocabulary: Annotated[OutputVocabulary | None, typer.Option(help=OUTPUT_VOCABULARY_HELP + " Default: the study's (full).")] = None,
     precision: Annotated[PrecisionChoice | None, typer.Option(help=PRECISION_HELP + " Default: the study's (auto).")] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="Runs computed at once, in worker processes sharing the cores evenly (language adapters train first, on all of them). Default: 2 on a CPU with 2 or more cores, else 1.")] = None,
+    report_to: Annotated[ReportTo, typer.Option("--report-to", help=REPORT_TO_HELP + " Grouped by study id; TensorBoard: OUT/tensorboard/.")] = ReportTo.none,
 ) -> None:
     """Run a study: sizes x methods x learning rates x seeds, in-language and zero-shot, then write the report."""
     from dataclasses import replace
@@ -176,7 +180,8 @@ def sweep_command(
             _print_plan(facts)
             bar.update(handle, total=facts["pending"], completed=0)
 
-        run_sweep(study, out, data_dir, announce=announce, progress=progress, on_epoch=on_epoch, workers=workers)
+        run_sweep(study, out, data_dir, announce=announce, progress=progress, on_epoch=on_epoch, workers=workers,
+                  report_to=report_to.value)
     report = write_report(out)
     console.print(f"[green]done[/] in {(time.perf_counter() - start) / 60:.1f} min; report: {report}")
     from xadapt.cli.report import print_findings, print_overview

@@ -8,11 +8,13 @@ import typer
 from rich.table import Table
 
 from xadapt.cli.common import (
-    OUTPUT_VOCABULARY_HELP, PATIENCE_HELP, TIME_BUDGET_HELP, OutputVocabulary, PrecisionChoice, console, status, user_errors,
+    OUTPUT_VOCABULARY_HELP, PATIENCE_HELP, REPORT_TO_HELP, TIME_BUDGET_HELP, OutputVocabulary, PrecisionChoice, ReportTo, console,
+    status, user_errors,
 )
 from xadapt.errors import XadaptError
 from xadapt.models import DEFAULT_MODEL
 from xadapt.precision import PRECISION_HELP
+from xadapt.train.tracking import TENSORBOARD_DIR, Tracking
 
 ModelOption = Annotated[str, typer.Option(help="Packaged model, local directory or hub id.")]
 DataOption = Annotated[Path | None, typer.Option(help="Benchmark data directory (default: $XADAPT_DATA).")]
@@ -34,6 +36,7 @@ def train_command(
     data_dir: DataOption = None,
     out: Annotated[Path | None, typer.Option(help="Where to save the trained parts and metrics (default: runs/train/<task>-<lang>-<method>).")] = None,
     precision: Annotated[PrecisionChoice, typer.Option(help=PRECISION_HELP)] = PrecisionChoice.auto,
+    report_to: Annotated[ReportTo, typer.Option("--report-to", help=REPORT_TO_HELP + " TensorBoard: beside OUT, in tensorboard/<run id>.")] = ReportTo.none,
 ) -> None:
     """Train one task run, save its adapter (or fine-tuned model) with its head, and print its scores."""
     from xadapt.study.config import DEFAULT_LRS, ADAPTER_LR, StudyConfig
@@ -43,6 +46,7 @@ def train_command(
     from xadapt.train.saved import RUN_FILE
     from xadapt.train.task import StopReason
 
+    Tracking(report_to.value).check()
     targets = [t for t in (eval_langs or lang).split(",") if t]
     rate = lr if lr is not None else DEFAULT_LRS.get(method, ADAPTER_LR)
     study = validate(
@@ -55,7 +59,8 @@ def train_command(
     if out.is_file() or (out.is_dir() and any(out.iterdir()) and not (out / RUN_FILE).is_file()):
         raise XadaptError(f"--out {out} exists and is not a run directory; its contents would be replaced. Choose a new --out")
     run = TaskRun(method, study.task, study.lang, tuple(study.targets), samples, rate, seed, epochs, study.patience, study.time_budget)
-    context = RunContext(study, data_dir)
+    # beside the run, not in it: saving the run replaces its folder whole
+    context = RunContext(study, data_dir, tracking=Tracking(report_to.value, str(out.parent / TENSORBOARD_DIR)))
     with status(f"training {method} on {study.task} {study.lang} ({samples} examples, {context.precision.name}: "
                 f"{context.precision.reason}) ..."):
         records = execute_run(context, run, study_id="single", artifacts=out)
@@ -85,6 +90,7 @@ def train_lang_command(
     model: ModelOption = DEFAULT_MODEL,
     data_dir: DataOption = None,
     precision: Annotated[PrecisionChoice, typer.Option(help=PRECISION_HELP)] = PrecisionChoice.auto,
+    report_to: Annotated[ReportTo, typer.Option("--report-to", help=REPORT_TO_HELP + " TensorBoard: runs/tensorboard/.")] = ReportTo.none,
 ) -> None:
     """Train (or reuse from the cache) a MAD-X language adapter with masked-LM on a language's raw text."""
     from dataclasses import replace
@@ -96,6 +102,8 @@ def train_lang_command(
     from xadapt.precision import resolve_precision
     from xadapt.train.language import DONE, LanguageAdapterSettings, train_language_adapter
 
+    tracking = Tracking(report_to.value)
+    tracking.check()
     settings = LanguageAdapterSettings(output_vocabulary=output_vocabulary.value)
     given = {"steps": steps, "head_steps": head_steps}
     settings = replace(settings, **{name: value for name, value in given.items() if value is not None})
@@ -103,7 +111,8 @@ def train_lang_command(
     used = resolve_precision(precision.value)
     model_dir = resolve_model(model)
     with status(f"training the {code} language adapter ({settings.steps} steps, {used.name}: {used.reason}) ..."):
-        path = train_language_adapter(model_dir, AutoTokenizer.from_pretrained(model_dir), code, settings, data_dir, used.name)
+        path = train_language_adapter(model_dir, AutoTokenizer.from_pretrained(model_dir), code, settings, data_dir, used.name,
+                                      tracking)
     facts = json.loads((path / DONE).read_text(encoding="utf-8"))
     console.print(
         f"[green]{code} language adapter:[/] {path}\n  held-out perplexity {facts['perplexity_before']:.1f} → "
@@ -117,7 +126,8 @@ def train_lang_command(
 def eval_command(
     run_dir: Annotated[Path, typer.Argument(help="A directory written by `xadapt train` (holds run.json).")],
     lang: Annotated[str, typer.Option(help="Language to evaluate on.")] = "sw",
-    lang_adapter: Annotated[Path | None, typer.Option(help="MAD-X: a language adapter folder for --lang (swapped in for zero-shot).")] = None,
+    lang_adapter: Annotated[str | None, typer.Option(help="MAD-X: the language adapter for --lang (swapped in for zero-shot): a folder of "
+                                                         "xadapt's or of the `adapters` library's, or a hub id (an AdapterHub adapter).")] = None,
     limit: Annotated[int | None, typer.Option(help="Evaluate on at most this many examples.")] = None,
     data_dir: DataOption = None,
 ) -> None:

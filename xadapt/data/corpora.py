@@ -14,7 +14,7 @@ from pathlib import Path
 from xadapt.data.readers import iter_lines
 from xadapt.data.registry import CORPUS_ROOT, DataDir, find_data_dir
 from xadapt.errors import XadaptError
-from xadapt.languages import LANGUAGES, get_language
+from xadapt.languages import get_language, language_of_spelling
 
 _NOT_TEXT = ("readme", "license", "licence")
 
@@ -39,9 +39,11 @@ def corpus_files(lang: str, data_dir: DataDir = None) -> list[Path]:
 
 
 def corpus_languages(data_dir: DataDir = None) -> list[str]:
-    """Canonical codes of the languages that have raw text on disk."""
+    """Canonical codes of the languages that have raw text on disk: the ISO 639-3 folders under raw_text/."""
     root = find_data_dir(data_dir)
-    return [code for code in sorted(LANGUAGES) if corpus_files(code, root)]
+    folders = sorted(p.name for p in (root / CORPUS_ROOT).iterdir() if p.is_dir()) if (root / CORPUS_ROOT).is_dir() else []
+    codes = {language_of_spelling(folder, "iso3") for folder in folders}
+    return sorted(code for code in codes if code is not None and corpus_files(code, root))
 
 
 def load_corpus(

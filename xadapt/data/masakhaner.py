@@ -11,7 +11,7 @@ from functools import partial
 
 from xadapt.data.readers import count_conll, read_conll
 from xadapt.data.registry import SPLITS, LocalSource, TaskSpec, register
-from xadapt.languages import LANGUAGES
+from xadapt.languages import get_language
 
 LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-DATE", "I-DATE"]
 
@@ -37,7 +37,7 @@ def _spec(name: str, version: str, hub_id: str, hub_langs: str) -> TaskSpec:
         columns={"tokens": "tokens", "tags": "ner_tags"},
         sources={split: (_source(version, split),) for split in SPLITS},
         hub_id=hub_id,
-        hub_configs={code: LANGUAGES[code].iso3 for code in hub_langs.split()},
+        hub_configs={code: get_language(code).iso3 for code in hub_langs.split()},
     )
 
 

@@ -7,13 +7,14 @@ the files actually present, so adding a benchmark never means editing this file.
 """
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from xadapt.data.readers import Columns
 from xadapt.errors import XadaptError
-from xadapt.languages import LANGUAGES, language_name, normalize_lang
+from xadapt.languages import get_language, language_name, language_of_spelling, normalize_lang
 from xadapt.settings import DATA_ENV, data_dir_candidates
 
 SPLITS = ("train", "dev", "test")
@@ -43,18 +44,35 @@ class LocalSource:
     exclude: frozenset[str] = frozenset()
     requires: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        if "{lang}" not in self.template:
+            raise ValueError(f"a local source's template names its language as {{lang}}: {self.template!r}")
+
     def serves(self, lang: str) -> bool:
         """Whether this source is meant for ``lang`` at all (independent of what is on disk)."""
         return (self.only is None or lang in self.only) and lang not in self.exclude
 
     def find(self, data_dir: Path, lang: str) -> list[Path] | None:
         """The main file and its required files, if all exist for ``lang``; else None."""
-        spelled = LANGUAGES[lang].spelled(self.style)
+        spelled = get_language(lang).spelled(self.style)
         if spelled is None or not self.serves(lang):
             return None
         paths = [data_dir / self.template.format(lang=spelled)]
         paths += [data_dir / extra for extra in self.requires]
         return paths if all(path.is_file() for path in paths) else None
+
+    def languages_on_disk(self, data_dir: Path) -> set[str]:
+        """Canonical codes of the languages whose file for this source lies in `data_dir`: the files
+        matching the template, each read back to the language it spells (any language, not a list)."""
+        first, second, *rest = (re.escape(part) for part in self.template.split("{lang}"))  # the first {lang} names it,
+        pattern = re.compile(first + "(?P<lang>[^/]+)" + second + "".join("(?P=lang)" + part for part in rest))  # the rest repeat it
+        found = set()
+        for path in data_dir.glob(self.template.replace("{lang}", "*")):
+            match = pattern.fullmatch(path.relative_to(data_dir).as_posix())
+            code = language_of_spelling(match["lang"], self.style) if match else None
+            if code is not None and self.find(data_dir, code) is not None:
+                found.add(code)
+        return found
 
 
 @dataclass(frozen=True)
@@ -74,7 +92,8 @@ class TaskSpec:
     to the hub dataset's name for it, so it is both the task's schema and the hub translation.
     ``sources`` maps each split to its local files in order of preference (the first that exists
     wins). ``hub_splits`` maps xadapt's split names to the hub's; ``hub_ids`` overrides ``hub_id``
-    for languages that live in another hub dataset (English COPA for XCOPA).
+    for languages that live in another hub dataset (English COPA for XCOPA); ``hub_config_style``
+    names every language's config by its code in that style instead of listing them.
     """
 
     name: str
@@ -90,6 +109,7 @@ class TaskSpec:
     hub_splits: dict[str, str] = field(default_factory=lambda: dict(_HUB_SPLITS))
     hub_ids: dict[str, str] = field(default_factory=dict)
     aliases: tuple[str, ...] = ()
+    hub_config_style: str | None = None  # the hub names a config per language, spelled in this style (SIB-200: flores)
 
     def __post_init__(self) -> None:
         if self.head not in HEADS:
@@ -118,9 +138,9 @@ class TaskSpec:
         return None
 
     def languages(self, data_dir: DataDir = None) -> list[str]:
-        """Canonical codes of the languages with at least one labelled split on disk."""
+        """Canonical codes of the languages with at least one labelled split on disk, found from the files."""
         root = find_data_dir(data_dir)
-        return [code for code in sorted(LANGUAGES) if any(self.local_files(root, code, s) for s in self.splits)]
+        return sorted({code for sources in self.sources.values() for source in sources for code in source.languages_on_disk(root)})
 
     def split_sizes(self, data_dir: Path, lang: str) -> dict[str, int | None]:
         """Examples per split on disk for ``lang`` (None where the split has no labelled file)."""
@@ -132,7 +152,7 @@ class TaskSpec:
 
     def hub_ref(self, lang: str, split: str) -> HubRef | None:
         """Where ``lang``/``split`` lives on the hub, or None if the hub copy has no such split."""
-        config = self.hub_configs.get(lang)
+        config = self.hub_configs.get(lang) or (get_language(lang).spelled(self.hub_config_style) if self.hub_config_style else None)
         if config is None or split not in self.hub_splits or not self.serves(lang, split):
             return None
         return HubRef(self.hub_ids.get(lang, self.hub_id), config, self.hub_splits[split])
@@ -191,10 +211,13 @@ def missing_split_error(spec: TaskSpec, lang: str, split: str, data_dir: Path | 
     """Why ``lang``/``split`` cannot be loaded, with what does exist and how to get the rest."""
     name = f"{spec.title} {lang} ({language_name(lang)})"
     if not spec.serves(lang, split):
-        having = [code for code in sorted(LANGUAGES) if spec.serves(code, split)]
-        return XadaptError(
-            f"{spec.title} has no {split} split for {lang}; languages with one: {', '.join(having)}."
-        )
+        sources = spec.sources.get(split, ())
+        if any(source.only is None for source in sources):
+            excluded = set.intersection(*(set(source.exclude) for source in sources if source.only is None))
+            having = f"every language but {', '.join(sorted(excluded))}"
+        else:
+            having = ", ".join(sorted({code for source in sources for code in source.only or ()})) or "none"
+        return XadaptError(f"{spec.title} has no {split} split for {lang}; languages with one: {having}.")
     if data_dir is None:
         where = "no local data directory was found"
     else:

@@ -9,7 +9,6 @@ from functools import partial
 
 from xadapt.data.readers import count_rows, read_labelled_tsv
 from xadapt.data.registry import SPLITS, LocalSource, TaskSpec, register
-from xadapt.languages import LANGUAGES
 
 LABELS = ["science/technology", "travel", "politics", "sports", "health", "entertainment", "geography"]
 
@@ -43,7 +42,8 @@ SPEC = register(
         sources={split: (_source(split),) for split in SPLITS},
         hub_id="Davlan/sib200",
         # the hub copy has all 205 FLORES languages, configs named by FLORES code
-        hub_configs={code: lang.flores for code, lang in LANGUAGES.items() if lang.flores},
+        hub_configs={},
+        hub_config_style="flores",
         aliases=("topic",),
     )
 )

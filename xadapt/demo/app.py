@@ -2,7 +2,7 @@
 
 Tabs: **Predict** (choose a task adapter or fine-tuned model and a language adapter, type, see the
 answer; *Compare* puts the same input through Stack(source language, task), Stack(target language,
-task) and a fine-tuned model side by side), **Study** (a sweep's report and plots) and
+task) and a fine-tuned model side by side), **Study** (a sweep's report, its plots and native plots of its records) and
 **Adapters** (what was found, and why some parts cannot be used). Each kind of task has its own
 inputs and endpoints (`/ner`, `/classify`, `/nli`, `/choice` and `/compare_<kind>`). Every model
 call goes through one queue with a shared concurrency limit. The server binds to localhost unless
@@ -26,7 +26,7 @@ from xadapt.demo.examples import Example, task_examples  # noqa: E402
 from xadapt.demo.kinds import KINDS, Kind, kind_for  # noqa: E402
 from xadapt.demo.predictor import Column, Prediction, Predictor  # noqa: E402
 from xadapt.demo.quickstart import quickstart_root  # noqa: E402
-from xadapt.demo.report_view import report_view  # noqa: E402
+from xadapt.demo.report_view import interactive_points, report_view  # noqa: E402
 from xadapt.errors import XadaptError  # noqa: E402
 from xadapt.models import model_identity, resolve_model  # noqa: E402
 from xadapt.settings import xadapt_home  # noqa: E402
@@ -237,14 +237,21 @@ def _study_tab(catalog: Catalog) -> tuple[Callable, gr.Dropdown, list]:
                     "(it writes `runs/wikiann-sw`), and start the demo with `--runs runs`.")
     choice = gr.Dropdown([(str(s.path), s.id) for s in studies], value=studies[0].id if studies else None,
                          label="Study", allow_custom_value=True, visible=bool(studies))
-    outputs = [gr.Markdown(elem_id="study-report"), gr.Gallery(label="Plots", columns=2, format="png", visible=bool(studies))]
+    with gr.Row(visible=bool(studies)):
+        scores = gr.LinePlot(x="samples", y="score", color="series", tooltip="all", x_title="training examples",
+                             y_title="test score (mean over seeds)", label="Test score by training size (hover for values)")
+        curves = gr.LinePlot(x="epoch", y="dev_score", color="series", tooltip="all", x_title="epoch",
+                             y_title="dev score (mean over seeds)", label="Dev score per epoch, in-language runs")
+    outputs = [gr.Markdown(elem_id="study-report"), gr.Gallery(label="Plots", columns=2, format="png", visible=bool(studies)),
+               scores, curves]
 
     @_page_errors
     def show(study_id: str):
         if not study_id:
-            return "", []
-        text, images = report_view(catalog.study(study_id).path)
-        return text, [(_image(path), title) for path, title in images]
+            return "", [], None, None
+        path = catalog.study(study_id).path
+        text, images = report_view(path)
+        return (text, [(_image(image), title) for image, title in images], *interactive_points(path))
 
     choice.change(show, choice, outputs, api_name="study")
     return show, choice, outputs

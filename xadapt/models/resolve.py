@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 from xadapt.errors import XadaptError
+from xadapt.hub import looks_like_hub_id, snapshot
 from xadapt.models.catalog import MANIFEST, PACKAGED_MODELS
 
 _HUB_FILES = ["config.json", "*.safetensors", "*.json", "*.model", "*.txt"]
@@ -22,18 +23,9 @@ def _is_model_dir(path: Path) -> bool:
 
 
 def _from_hub(repo_id: str) -> Path:
-    from huggingface_hub import snapshot_download
-
-    try:
-        return Path(snapshot_download(repo_id, allow_patterns=_HUB_FILES))
-    except Exception as err:  # offline, unknown id, gated repo: all end the same way for the user
-        packaged = ", ".join(PACKAGED_MODELS)
-        raise XadaptError(
-            f"could not get model {repo_id!r} from the Hugging Face hub ({type(err).__name__}: "
-            f"{str(err).splitlines()[0] if str(err) else 'no detail'}). Without hub access use a "
-            f"packaged model ({packaged}; `xadapt model list`) or a local transformers directory "
-            f"(a folder with config.json, e.g. one saved by `save_pretrained`)."
-        ) from None
+    return snapshot(repo_id, _HUB_FILES, "model",
+                    f"a packaged model ({', '.join(PACKAGED_MODELS)}; `xadapt model list`) or a local transformers "
+                    "directory (a folder with config.json, e.g. one saved by `save_pretrained`)")
 
 
 def resolve_model(name: str) -> Path:
@@ -47,7 +39,7 @@ def resolve_model(name: str) -> Path:
         from xadapt.models.packaged import prepare  # torch/transformers: only when converting
 
         return prepare(name)
-    if name.startswith((".", "/", "~")) or name.count("/") > 1:
+    if not looks_like_hub_id(name):
         raise XadaptError(f"model directory {path} does not exist")
     return _from_hub(name)
 

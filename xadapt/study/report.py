@@ -11,48 +11,23 @@ from pathlib import Path
 
 import pandas as pd
 
-from xadapt.errors import XadaptError
 from xadapt.study.findings import VERDICTS, convergence, findings
 from xadapt.study.plots import TITLES, write_plots
 from xadapt.study.results import (
     CELL,
-    RESULTS_FILE,
-    ResultsStore,
     best_lr_runs,
     language_pairs,
+    load_frame,
     read_manifest,
-    results_frame,
     summarize,
     sweeps_rates,
     write_json_atomic,
 )
+from xadapt.study.table import write_table
 
 REPORT_FILE = "report.md"
 FINDINGS_FILE = "findings.json"
 PLOTS_DIR = "plots"
-
-
-def _records(out_dir: Path) -> list[dict]:
-    out_dir = Path(out_dir)
-    if not out_dir.is_dir():
-        raise XadaptError(f"{out_dir} is not a directory; pass the --out directory of an `xadapt sweep`")
-    store = ResultsStore(out_dir)
-    if not store.results_path.is_file():
-        raise XadaptError(
-            f"{out_dir} has no {RESULTS_FILE}, so no sweep has finished a run there. Pass the --out "
-            "directory of an `xadapt sweep`, or wait until the sweep has finished its first run."
-        )
-    records = store.records()
-    if not records:
-        raise XadaptError(f"{store.results_path} holds no complete record yet; wait until the sweep finishes a run")
-    return records
-
-
-def load_frame(*out_dirs: Path) -> pd.DataFrame:
-    """The results of the sweeps in `out_dirs` as one frame (see `results_frame`), or a user error
-    saying why there is nothing to report. Runs are matched by configuration: a run that two studies
-    share (the same run id) counts once."""
-    return results_frame([record for out_dir in out_dirs for record in _records(out_dir)])
 
 
 def mean_cell(n: int, mean: float, std: float) -> str:
@@ -293,14 +268,15 @@ def read_findings(out_dir: Path) -> dict:
 
 
 def write_report(out_dir: Path, sources: list[Path] | None = None) -> Path:
-    """Write `out_dir/report.md`, `out_dir/findings.json` and the plots the report links to, over the
-    results of `sources` (default: `out_dir` alone); return the report's path."""
+    """Write `out_dir/report.md`, `out_dir/findings.json`, `out_dir/results.csv` and the plots the
+    report links to, over the results of `sources` (default: `out_dir` alone); return the report's path."""
     out_dir = Path(out_dir)
     sources = [Path(source) for source in sources or [out_dir]]
     frame = load_frame(*sources)
     found = findings(frame)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out_dir / FINDINGS_FILE, findings_document(found, frame, sources))
+    write_table(out_dir, frame)
     plot_files = write_plots(frame, out_dir / PLOTS_DIR)
     sections = [
         "# Study report",

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from xadapt.atomic import atomic_file
 from xadapt.errors import XadaptError
 
 RESULTS_FILE = "results.jsonl"
@@ -118,16 +119,11 @@ def _scan(data: bytes, path: Path) -> tuple[list[dict], int]:
 
 def write_json_atomic(path: Path, obj: dict) -> None:
     """Write JSON so that `path` always holds either the old or the complete new content."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as file:
-            json.dump(_plain(obj), file, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
-            file.write("\n")
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_file(path) as staging, open(staging, "w", encoding="utf-8") as file:
+        json.dump(_plain(obj), file, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
+        file.write("\n")
+        file.flush()
+        os.fsync(file.fileno())
 
 
 def read_manifest(out_dir: Path) -> dict | None:
@@ -266,8 +262,9 @@ class ResultsStore:
 
 _LABELS = ["method", "train_lang", "eval_lang"]
 _TEXT = ["run_id", "study_id", "status", "error", "method", "task", "train_lang", "eval_lang", "metric", "eval_split",
-         "stop_reason", "training"]
-_INTS = ["samples", "seed", "epochs", "best_epoch", "epochs_trained", "patience", "trainable_params", "total_params", "eval_examples"]
+         "stop_reason", "training", "precision", "environment"]
+_INTS = ["samples", "seed", "epochs", "best_epoch", "epochs_trained", "patience", "trainable_params", "total_params", "eval_examples",
+         "threads"]
 _FLOATS = ["lr", "score", "last_score", "seconds", "dev_best", "dev_last", "language_adapter_perplexity_before",
            "language_adapter_perplexity_after", "language_adapter_steps"]
 IMPROVING_WINDOW = 3
@@ -293,6 +290,12 @@ def training_label(protocol: dict | None, epochs=None) -> str:
     precision = f", {protocol['precision']}" if protocol.get("precision", "fp32") != "fp32" else ""
     return (f"{stop}{budget}, batch {protocol.get('batch_size')}, {protocol.get('max_length')} tokens, "
             f"dev {limit(protocol.get('dev_limit'))}, test {limit(protocol.get('eval_limit'))}{precision}")
+
+
+def last_layer_similarity(drift: dict | None) -> float:
+    """A record's drift at the last layer (RSA similarity to the base model), NaN when it was not measured."""
+    values = drift.get("similarity") if isinstance(drift, dict) else None
+    return float(values[-1]) if values else math.nan
 
 
 def _language_adapters(record: dict) -> dict:
@@ -344,6 +347,30 @@ def results_frame(records: list[dict]) -> pd.DataFrame:
     frame = frame.iloc[np.argsort((frame["status"] == "ok").to_numpy(), kind="stable")]
     repeated = frame.duplicated(["run_id", "eval_lang"], keep="last") & frame["run_id"].notna()
     return frame[~repeated].sort_index().reset_index(drop=True)
+
+
+def study_records(out_dir: Path) -> list[dict]:
+    """The records of the sweep in `out_dir`, or a user error saying why there are none yet."""
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        raise XadaptError(f"{out_dir} is not a directory; pass the --out directory of an `xadapt sweep`")
+    store = ResultsStore(out_dir)
+    if not store.results_path.is_file():
+        raise XadaptError(
+            f"{out_dir} has no {RESULTS_FILE}, so no sweep has finished a run there. Pass the --out "
+            "directory of an `xadapt sweep`, or wait until the sweep has finished its first run."
+        )
+    records = store.records()
+    if not records:
+        raise XadaptError(f"{store.results_path} holds no complete record yet; wait until the sweep finishes a run")
+    return records
+
+
+def load_frame(*out_dirs: Path) -> pd.DataFrame:
+    """The results of the sweeps in `out_dirs` as one frame (see `results_frame`), or a user error
+    saying why there is nothing to report. Runs are matched by configuration: a run that two studies
+    share (the same run id) counts once."""
+    return results_frame([record for out_dir in out_dirs for record in study_records(out_dir)])
 
 
 CELL = ["method", "samples", "train_lang", "eval_lang", "training", "task", "model"]

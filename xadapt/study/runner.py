@@ -31,6 +31,7 @@ from xadapt.train.features import collator_for, encode
 from xadapt.train.language import DONE, train_language_adapter
 from xadapt.train.saved import RUN_FILE
 from xadapt.train.task import TASK, ComposedModel, TrainingDiverged, TrainSettings, build_model, seeded, train
+from xadapt.train.tracking import Tracking
 
 DRIFT_SENTENCES = 64  # held-out sentences for the representation analysis
 
@@ -45,6 +46,7 @@ class RunContext:
     precision: Precision = field(init=False)
     language_adapters: dict[str, Path] = field(default_factory=dict)
     on_epoch: Callable[[dict], None] = lambda point: None  # progress hook, called after each epoch's dev evaluation
+    tracking: Tracking = field(default_factory=Tracking)  # where each run is reported (`--report-to`), under its run id
     _loaded: dict = field(default_factory=dict)
     _encoded: dict = field(default_factory=dict)
     _base_layers: dict = field(default_factory=dict)
@@ -94,7 +96,8 @@ class RunContext:
     def language_adapter(self, lang: str) -> Path:
         if lang not in self.language_adapters:
             self.language_adapters[lang] = train_language_adapter(
-                self.model_dir, self.tokenizer, lang, self.study.language_adapter, self.data_dir, self.precision.name
+                self.model_dir, self.tokenizer, lang, self.study.language_adapter, self.data_dir, self.precision.name,
+                self.tracking,
             )
         return self.language_adapters[lang] / "adapter"
 
@@ -161,7 +164,8 @@ def execute_run(context: RunContext, run: TaskRun, study_id: str, artifacts: Pat
         context.on_epoch({**point, "run": run})
 
     try:
-        tracker, seconds = train(composed, train_set, context.collator, settings, dev_score, spec.metric, on_epoch)
+        tracker, seconds = train(composed, train_set, context.collator, settings, dev_score, spec.metric, on_epoch,
+                                 tracking=context.tracking, run_name=identity["run_id"])
     except TrainingDiverged as err:
         return [{**identity, "eval_lang": lang, "status": "failed", "error": str(err), "score": None,
                  "last_score": None, "curve": []} for lang in run.eval_langs]

@@ -22,7 +22,9 @@ from xadapt.study.executor import Executor, InProcessExecutor, WorkerPoolExecuto
 from xadapt.study.plan import TaskRun, make_plan
 from xadapt.study.results import ResultsStore, study_id
 from xadapt.study.runner import RunContext, execute_run, run_key
+from xadapt.study.table import write_records_table
 from xadapt.train.language import DONE, cache_dir, needs_head_fit
+from xadapt.train.tracking import NONE, TENSORBOARD_DIR, Tracking
 
 # Measured on an AMD EPYC (Zen 4, AVX-512 and AVX512-BF16, no AMX) with 2 cores, fp32, torch 2.13,
 # multilingual-e5-small, WikiANN sw sentences, batch 8, nothing else running (2026-12-01): seconds per
@@ -58,6 +60,18 @@ def expected_epochs(run: TaskRun) -> int:
 ARTIFACTS = "artifacts"  # OUT/artifacts/<run_id>/: run.json, adapter/ or model/, head/
 
 
+def _language(spec, code: str, data_dir) -> str:
+    """The canonical code of `code`, or an error that also names the languages `spec` has on disk."""
+    try:
+        return normalize_lang(code)
+    except XadaptError as err:
+        try:
+            on_disk = ", ".join(spec.languages(data_dir)) or "none"
+        except XadaptError:  # no data directory either: the language error is the first problem
+            raise err from None
+        raise XadaptError(f"{err} {spec.title} has files here for: {on_disk}.") from None
+
+
 def validate(study: StudyConfig, data_dir) -> StudyConfig:
     """Normalise names and check the study against the data on disk; raise `XadaptError` on the first problem."""
     spec = get_task(study.task)
@@ -69,9 +83,9 @@ def validate(study: StudyConfig, data_dir) -> StudyConfig:
         if method not in known:  # a misspelt key would silently leave that method at its default rate
             raise XadaptError(f"learning rates are given for unknown method {method!r} (--lrs / lrs:); choose from {', '.join(known)}")
     study.task = spec.name
-    study.lang = normalize_lang(study.lang)
-    study.source = normalize_lang(study.source) if study.source else None
-    study.targets = [normalize_lang(t) for t in study.target_languages()]
+    study.lang = _language(spec, study.lang, data_dir)
+    study.source = _language(spec, study.source, data_dir) if study.source else None
+    study.targets = [_language(spec, t, data_dir) for t in study.target_languages()]
     largest = max([*study.training_sizes(), *(study.lr_sweep.sizes if study.lr_sweep else []),
                    *(study.long_training.sizes if study.long_training else [])])
     for lang in [study.lang] + ([study.source] if study.source and study.source != study.lang else []):
@@ -99,6 +113,7 @@ class RunJob:
     run: TaskRun
     study_id: str
     artifacts: str | None = None  # where to save the trained parts, if this run keeps them
+    tracking: Tracking = Tracking()  # where the run is reported
 
 
 _CONTEXTS: dict[tuple, RunContext] = {}  # one per study and process: model, tokenizer, encoded splits
@@ -107,7 +122,7 @@ _CONTEXTS: dict[tuple, RunContext] = {}  # one per study and process: model, tok
 def run_job(job: RunJob) -> list[dict]:
     key = (job.study_id, job.data_dir)
     if key not in _CONTEXTS:  # in a worker process: its own context, progress sent to the sweep
-        _CONTEXTS[key] = RunContext(StudyConfig.from_dict(job.study), job.data_dir, on_epoch=report_progress)
+        _CONTEXTS[key] = RunContext(StudyConfig.from_dict(job.study), job.data_dir, on_epoch=report_progress, tracking=job.tracking)
     return execute_run(_CONTEXTS[key], job.run, job.study_id, Path(job.artifacts) if job.artifacts else None)
 
 
@@ -161,9 +176,12 @@ def run_sweep(
     progress: Callable[[int, int, TaskRun, list[dict]], None] = lambda done, total, run, records: None,
     on_epoch: Callable[[dict], None] = lambda point: None,
     workers: int | None = None,
+    report_to: str = NONE,
 ) -> ResultsStore:
     """Run every unfinished run of `study`, appending records to `out/results.jsonl`; without an
-    `executor`, `workers` runs at once (default `default_workers()`; `local_executor`)."""
+    `executor`, `workers` runs at once (default `default_workers()`; `local_executor`). With `report_to`,
+    each run is reported to that tracker under its run id, grouped by the study id (TensorBoard: `out/tensorboard/`)."""
+    Tracking(report_to).check()
     study = validate(study, data_dir)
     workers = workers or default_workers()
     executor = executor or local_executor(workers, on_epoch)
@@ -171,7 +189,8 @@ def run_sweep(
     store = ResultsStore.open(out, manifest)
     sid = study_id(manifest)
     plan = make_plan(study)
-    context = RunContext(study, data_dir, on_epoch=on_epoch)
+    tracking = Tracking(report_to, str(Path(out) / TENSORBOARD_DIR), group=f"study-{sid}")
+    context = RunContext(study, data_dir, on_epoch=on_epoch, tracking=tracking)
     store.add_environment({**describe(), "precision": {"requested": study.precision, "used": context.precision.name,
                                                        "reason": context.precision.reason}})
     _CONTEXTS[(sid, str(data_dir) if data_dir else None)] = context
@@ -195,12 +214,13 @@ def run_sweep(
         context.language_adapter(lang)
     jobs = [
         RunJob(manifest, str(data_dir) if data_dir else None, run, sid,
-               str(out / ARTIFACTS / run_key(context, run)) if keeps_artifacts(study, run) else None)
+               str(out / ARTIFACTS / run_key(context, run)) if keeps_artifacts(study, run) else None, tracking)
         for run in pending
     ]
     for finished, (job, records) in enumerate(executor.map(run_job, jobs), start=1):
         for record in records:
             if (record["run_id"], record["eval_lang"]) not in done:
                 store.append(record)
+        write_records_table(out, store.records())
         progress(finished, len(jobs), job.run, records)
     return store

@@ -35,6 +35,7 @@ from xadapt.models import model_identity
 from xadapt.precision import FP32
 from xadapt.settings import xadapt_home
 from xadapt.train.task import ComposedModel, TrainSettings, seeded, train
+from xadapt.train.tracking import Tracking
 
 MLM_HEAD = "mlm"
 DONE = "language_adapter.json"
@@ -121,8 +122,9 @@ def perplexity(composed: ComposedModel, batches: list[dict]) -> float:
 
 
 def train_language_adapter(model_dir: Path, tokenizer, lang: str, settings: LanguageAdapterSettings, data_dir=None,
-                           precision: str = FP32) -> Path:
-    """Return the cached language adapter for `lang`, training it first (in `precision`) if needed.
+                           precision: str = FP32, tracking: Tracking = Tracking()) -> Path:
+    """Return the cached language adapter for `lang`, training it first (in `precision`, reported to
+    `tracking` under its cache folder's name) if needed.
 
     With `settings.output_vocabulary == "corpus"` the MLM head scores only the tokens of the
     language's training text while the adapter trains (`MaskedLMHead.restrict_vocabulary`: a
@@ -132,7 +134,7 @@ def train_language_adapter(model_dir: Path, tokenizer, lang: str, settings: Lang
     if (final / DONE).is_file():
         return final
     corpus = load_corpus(lang, data_dir, heldout_lines=settings.heldout_sentences)
-    head = shared_mlm_head(model_dir, tokenizer, settings, data_dir, precision)
+    head = shared_mlm_head(model_dir, tokenizer, settings, data_dir, precision, tracking)
     seeded(0)
     composed = language_adapter_model(model_dir, lang, head, precision)
     model = composed.model
@@ -144,7 +146,7 @@ def train_language_adapter(model_dir: Path, tokenizer, lang: str, settings: Lang
     if settings.output_vocabulary == "corpus":
         mlm_head.restrict_vocabulary(corpus_token_ids(tokenizer, corpus.train, settings.max_length))
     vocabulary = None if mlm_head.output_ids is None else mlm_head.output_ids.numel()
-    seconds = _fit(composed, rows, tokenizer, settings, settings.lr)
+    seconds = _fit(composed, rows, tokenizer, settings, settings.lr, tracking, f"language-adapter-{final.name}")
     mlm_head.restrict_vocabulary(None)
     after = perplexity(composed, heldout)
 
@@ -169,7 +171,8 @@ def train_language_adapter(model_dir: Path, tokenizer, lang: str, settings: Lang
     return final
 
 
-def shared_mlm_head(model_dir: Path, tokenizer, settings: LanguageAdapterSettings, data_dir=None, precision: str = FP32) -> Path | None:
+def shared_mlm_head(model_dir: Path, tokenizer, settings: LanguageAdapterSettings, data_dir=None, precision: str = FP32,
+                    tracking: Tracking = Tracking()) -> Path | None:
     """The cached MLM head every language adapter of a head-less model trains against; None when
     the model has a pretrained MLM head of its own.
 
@@ -197,7 +200,7 @@ def shared_mlm_head(model_dir: Path, tokenizer, settings: LanguageAdapterSetting
     model.heads[MLM_HEAD].requires_grad_(True)  # the transform and bias; the tied decoder is the frozen embedding matrix
     composed = ComposedModel(model, None, head=MLM_HEAD, precision=precision)
     before = perplexity(composed, heldout)
-    seconds = _fit(composed, rows, tokenizer, settings, settings.head_lr)
+    seconds = _fit(composed, rows, tokenizer, settings, settings.head_lr, tracking, f"mlm-head-{final.name}")
     after = perplexity(composed, heldout)
     with atomic_directory(final) as staging:
         model.save_head(staging / "head", MLM_HEAD)
@@ -234,11 +237,12 @@ def _sample_rows(tokenizer, lines: list[str], count: int, settings: LanguageAdap
     return [{"input_ids": row} for row in ids]
 
 
-def _fit(composed: ComposedModel, rows: list[dict], tokenizer, settings: LanguageAdapterSettings, lr: float) -> float:
-    """One pass of masked-LM training over `rows` at `lr`; the seconds it took."""
+def _fit(composed: ComposedModel, rows: list[dict], tokenizer, settings: LanguageAdapterSettings, lr: float,
+         tracking: Tracking, run_name: str) -> float:
+    """One pass of masked-LM training over `rows` at `lr`, reported to `tracking` as `run_name`; the seconds it took."""
     collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=settings.mask_prob)
     train_settings = TrainSettings(lr=lr, epochs=1, batch_size=settings.batch_size, seed=0, weight_decay=0.0)
-    _, seconds = train(composed, _ListDataset(rows), collator, train_settings)
+    _, seconds = train(composed, _ListDataset(rows), collator, train_settings, tracking=tracking, run_name=run_name)
     return seconds
 
 

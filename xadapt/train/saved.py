@@ -5,11 +5,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from xadapt.adapters import AdapterModel, Stack
+from xadapt.adapters.io import DESCRIPTION_FILES
+from xadapt.adapters.peer import CONFIG_FILE as PEER_CONFIG
+from xadapt.adapters.peer import PICKLE_FILE, SAFETENSORS_FILES
 from xadapt.errors import XadaptError
+from xadapt.hub import looks_like_hub_id, snapshot
 from xadapt.precision import FP32
 from xadapt.train.task import TASK, ComposedModel
 
 RUN_FILE = "run.json"
+PEER_FILES = [PEER_CONFIG, *SAFETENSORS_FILES, PICKLE_FILE]  # what a hub adapter in the `adapters` layout needs
 
 
 @dataclass
@@ -34,11 +39,38 @@ class SavedRun:
         return ComposedModel(self.model, TASK, precision=precision)
 
 
-def load_run(directory: Path, extra_language_adapters: dict[str, Path] | None = None) -> SavedRun:
+def attach_language_adapter(model: AdapterModel, lang: str, source: str | Path) -> None:
+    """Add the language adapter at `source` to `model` as `lang`: a folder of xadapt's (`xadapt
+    train-lang`) or of the `adapters` library's, or a hub id of an adapter in the library's layout
+    (an AdapterHub language adapter), downloaded or taken from the hub cache."""
+    path = Path(source).expanduser()
+    if path.is_dir():
+        if (path / DESCRIPTION_FILES["adapter"]).is_file():
+            model.load_adapter(path, name=lang)
+        elif (path / PEER_CONFIG).is_file():
+            model.import_peer_adapter(path, lang)
+        else:
+            raise XadaptError(f"{path} holds neither an xadapt adapter ({DESCRIPTION_FILES['adapter']}) nor an "
+                              f"`adapters`-library one ({PEER_CONFIG})")
+        return
+    if not looks_like_hub_id(str(source)):
+        raise XadaptError(f"language adapter folder {path} does not exist")
+    folder = snapshot(str(source), PEER_FILES, "language adapter",
+                      f"a folder from `xadapt train-lang --lang {lang}` (cached under $XADAPT_HOME/language_adapters/) "
+                      "or a local `adapters`-library adapter folder")
+    model.import_peer_adapter(folder, lang)
+
+
+def load_run(directory: Path, extra_language_adapters: dict[str, str | Path] | None = None) -> SavedRun:
+    """The run saved in `directory`; a MAD-X run also takes `extra_language_adapters` (language -> a
+    source `attach_language_adapter` reads), for zero-shot transfer to languages it was not given."""
     directory = Path(directory)
     if not (directory / RUN_FILE).is_file():
         raise XadaptError(f"{directory} holds no {RUN_FILE}; pass a directory written by `xadapt train` or a sweep")
     facts = json.loads((directory / RUN_FILE).read_text(encoding="utf-8"))
+    if extra_language_adapters and facts["method"] != "madx":
+        raise XadaptError(f"a language adapter applies to MAD-X runs only; {directory} is a {facts['method']} run, "
+                          "which uses none: drop --lang-adapter")
     if facts["method"] == "finetune":
         model = AdapterModel.from_pretrained(directory / "model")
         # the head was saved beside the base model this one was fine-tuned from: the same lineage, no warning
@@ -48,7 +80,7 @@ def load_run(directory: Path, extra_language_adapters: dict[str, Path] | None = 
         model.load_adapter(directory / "adapter", name=TASK)
     model.load_head(directory / "head", name=TASK)
     if facts["method"] == "madx":
-        for lang, path in {**facts["language_adapters"], **(extra_language_adapters or {})}.items():
-            model.load_adapter(Path(path), name=lang)
+        for lang, source in {**facts["language_adapters"], **(extra_language_adapters or {})}.items():
+            attach_language_adapter(model, lang, source)
     model.eval()
     return SavedRun(facts, model)

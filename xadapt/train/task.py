@@ -32,6 +32,7 @@ from xadapt.precision import FP32, autocast
 from xadapt.train.embedding_rows import CompactWordEmbedding, token_ids_of, trainable_state, used_rows_only
 from xadapt.train.evaluate import Evaluation
 from xadapt.train.sampling import LengthBucketSampler, example_length
+from xadapt.train.tracking import Tracking
 
 TASK = "task"  # name of the task adapter and head inside a run's AdapterModel
 
@@ -137,6 +138,7 @@ class _EpochEvaluation(TrainerCallback):
         self.last_train_loss = math.nan
         self.stop_reason = StopReason.MAX_EPOCHS  # unless a rule below fires first
         self.started = time.perf_counter()
+        self.log: Callable[[dict], None] | None = None  # `Trainer.log` when a tracker follows the run
 
     def on_train_begin(self, args, state, control, **kwargs):
         self.started = time.perf_counter()
@@ -150,6 +152,8 @@ class _EpochEvaluation(TrainerCallback):
         epoch = len(self.curve) + 1
         point = {"epoch": epoch, "train_loss": self.last_train_loss, "dev_loss": dev.loss, "dev_score": dev.scores[self.metric]}
         self.curve.append(point)
+        if self.log is not None:
+            self.log({"dev_loss": dev.loss, f"dev_{self.metric}": point["dev_score"]})
         if self.best_state is None or point["dev_score"] > self.curve[self.best_epoch - 1]["dev_score"]:
             self.best_epoch = epoch
             self.best_state = trainable_state(self.composed)
@@ -169,11 +173,14 @@ def train(
     metric: str | None = None,
     on_epoch: Callable[[dict], None] = lambda point: None,
     callbacks: Sequence[TrainerCallback] = (),
+    tracking: Tracking = Tracking(),
+    run_name: str | None = None,
 ) -> tuple[_EpochEvaluation | None, float]:
     """Run the optimisation; return the per-epoch record (when `dev_score` is given) and the seconds it took.
 
     `on_epoch` receives each epoch's dev point (for progress displays); `callbacks` are further
-    `TrainerCallback`s (the benchmark paces training with one)."""
+    `TrainerCallback`s (the benchmark paces training with one); `tracking` reports the run, named
+    `run_name`, to a tracker (`xadapt.train.tracking`)."""
     steps_per_epoch = math.ceil(len(train_set) / settings.batch_size)
     with tempfile.TemporaryDirectory() as scratch:
         args = TrainingArguments(
@@ -190,7 +197,8 @@ def train(
             save_strategy="no",
             logging_strategy="steps",
             logging_steps=max(1, steps_per_epoch),
-            report_to="none",
+            report_to="none",  # trackers come as explicit callbacks (`tracking`), the same on every transformers release
+            run_name=run_name,
             disable_tqdm=True,
             remove_unused_columns=False,
             dataloader_num_workers=0,
@@ -198,15 +206,24 @@ def train(
             # no `bf16=`: `ComposedModel` applies its own precision, in training and evaluation alike
         )
         tracker = _EpochEvaluation(composed, dev_score, metric, on_epoch, settings) if dev_score is not None else None
+        reporting = tracking.callbacks(run_name or "run")
         rows = _used_embedding_rows(composed, train_set)
         with used_rows_only(composed.model.encoder, rows) if rows is not None else nullcontext() as compact:
             trainer = _TaskTrainer(
                 model=composed, args=args, train_dataset=train_set, data_collator=collator,
-                callbacks=[*([tracker] if tracker else []), *callbacks], compact_embedding=compact,
+                callbacks=[*([tracker] if tracker else []), *callbacks, *reporting], compact_embedding=compact,
             )
             trainer.remove_callback(PrinterCallback)  # it prints every log dict; callers show their own progress
+            if tracker is not None and reporting:
+                tracker.log = trainer.log
             start = time.perf_counter()
-            trainer.train()
+            with tracking.grouped():
+                try:
+                    trainer.train()
+                except BaseException:  # a diverged run: end its tracked run too, or the next run would join it
+                    for callback in reporting:
+                        callback.on_train_end(args, trainer.state, trainer.control, model=composed)
+                    raise
             return tracker, time.perf_counter() - start
 
 
