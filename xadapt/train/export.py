@@ -32,28 +32,29 @@ class ExportFormat:
     summary: str
     methods: tuple[str, ...]  # the adapter methods (of the run's task adapter) it can express
     heads: tuple[str, ...] | None  # the head kinds it can express; None: the format has no heads (the run's stays)
-    write: Callable[[SavedRun, Path], list[str]]  # into an empty folder; returns what a user reads: notes, paths
+    # writes into an empty folder; returns what a user reads: (the part of the export it is about, or None; the note)
+    write: Callable[[SavedRun, Path], list[tuple[str | None, str]]]
 
 
-def _adapters(run: SavedRun, out: Path) -> list[str]:
+def _adapters(run: SavedRun, out: Path) -> list[tuple[str | None, str]]:
     model, facts = run.model, run.facts
     task = facts["task"]
     folder = out / task
     export_adapter(model.adapters[TASK], model.adapters[TASK].config, model.facts, task, folder)
     head = model.heads[TASK]
     export_head(head, head.kind, head.options, model.facts, task, folder, facts.get("labels"))
-    notes = [f"{folder}: adapter and {head.kind} head {task!r} (model.load_adapter(folder, use_safetensors=True))"]
+    notes = [(task, f"adapter and {head.kind} head {task!r} (model.load_adapter(folder, use_safetensors=True))")]
     for lang in sorted(facts.get("language_adapters") or {}):
         export_adapter(model.adapters[lang], model.adapters[lang].config, model.facts, lang, out / lang)
-        notes.append(f"{out / lang}: language adapter {lang!r}; compose with Stack({lang!r}, {task!r})")
+        notes.append((lang, f"language adapter {lang!r}; compose with Stack({lang!r}, {task!r})"))
     return notes
 
 
-def _peft(run: SavedRun, out: Path) -> list[str]:
+def _peft(run: SavedRun, out: Path) -> list[tuple[str | None, str]]:
     module = run.model.adapters[TASK]
     export_lora(module, module.config, run.model.facts, out, str(run.facts["base_model"]))
-    return [f"{out}: LoRA (PeftModel.from_pretrained on the bare encoder)",
-            f"the {run.model.heads[TASK].kind} head is not part of PEFT's LoRA layout; it stays in the run's head/ folder"]
+    return [("", "LoRA (PeftModel.from_pretrained on the bare encoder)"),
+            (None, f"the {run.model.heads[TASK].kind} head is not part of PEFT's LoRA layout; it stays in the run's head/ folder")]
 
 
 FORMATS: dict[str, ExportFormat] = {}
@@ -111,4 +112,4 @@ def export_run(run_dir: Path, format_name: str, out: Path) -> list[str]:
     run = load_run(run_dir)
     with atomic_directory(out) as staging:
         notes = export_format.write(run, staging)
-    return [note.replace(str(staging), str(out)) for note in notes]
+    return [note if part is None else f"{out / part}: {note}" for part, note in notes]
