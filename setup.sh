@@ -20,7 +20,7 @@ if [ "${XADAPT_UNLOCKED:-0}" = 1 ]; then
   # The CPU build of torch 2.13.0 lies on this machine's disk; installing it first by exact
   # version keeps pip from resolving a multi-GB CUDA build for anything that depends on torch.
   pip install -q "torch==2.13.0"
-  pip install -q --upgrade --upgrade-strategy eager -e ".[dev,demo,tracking]"
+  pip install -q --upgrade --upgrade-strategy eager -e ".[dev,demo,tracking,ray]"
 else
   # Installs, upgrades or downgrades every locked package to its locked version, whatever the venv
   # held (packages the lock does not name are left alone; a new .venv has none).

@@ -28,7 +28,7 @@ from pathlib import Path
 import yaml
 
 from xadapt.study.results import ResultsStore, read_manifest
-from xadapt.study.sweep import default_workers
+from xadapt.study.local_executor import default_workers
 
 from bench.harness import BenchError, thread_environment
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Refresh the locks: requirements.lock (the exact versions `bash setup.sh` installs and CI tests,
-# from pyproject.toml with the dev, demo and tracking extras) and tests/peer/requirements.lock (the peer
+# from pyproject.toml with the dev, demo, tracking and ray extras) and tests/peer/requirements.lock (the peer
 # environment of tests/peer and bench/). pip-tools runs in a throwaway virtual environment and
 # resolves the newest versions the declared ranges allow.
 #
@@ -19,7 +19,7 @@ compile() {
   "$tool/bin/pip-compile" --quiet --upgrade --strip-extras --no-emit-find-links --no-emit-index-url \
     --no-emit-trusted-host "$@"
 }
-compile --extra dev --extra demo --extra tracking --output-file requirements.lock pyproject.toml
+compile --extra dev --extra demo --extra tracking --extra ray --output-file requirements.lock pyproject.toml
 compile --output-file tests/peer/requirements.lock tests/peer/requirements.in
 for lock in requirements.lock tests/peer/requirements.lock; do
   sed -i -E 's/^torch==([0-9][0-9.]*)\+[A-Za-z0-9.]+$/torch==\1/' "$lock"

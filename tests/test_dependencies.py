@@ -1,8 +1,8 @@
 """pyproject.toml declares exactly what xadapt imports.
 
 Every third-party module the package imports (at the top of a file or inside a function) belongs to
-a declared distribution: the core dependencies, the `demo` extra for `xadapt/demo/`, or the
-`tracking` extra for `xadapt/train/tracking.py`. Every
+a declared distribution: the core dependencies, the `demo` extra for `xadapt/demo/`, the
+`tracking` extra for `xadapt/train/tracking.py`, or the `ray` extra for `xadapt/study/ray_executor.py`. Every
 declared distribution is imported somewhere, or is listed in `RUNTIME` with the reason the code needs
 it without an import of its own.
 """
@@ -24,7 +24,8 @@ RUNTIME = {
     "tensorboard": "torch.utils.tensorboard writes the event files with it (xadapt/train/tracking.py)",
     "mlflow-skinny": "transformers' MLflowCallback imports mlflow (xadapt/train/tracking.py)",
 }
-EXTRA_PARTS = {"demo": PACKAGE / "demo", "tracking": PACKAGE / "train" / "tracking.py"}  # extra -> what may import it
+EXTRA_PARTS = {"demo": PACKAGE / "demo", "tracking": PACKAGE / "train" / "tracking.py",
+               "ray": PACKAGE / "study" / "ray_executor.py"}  # extra -> what may import it
 
 
 def _normal(name: str) -> str:

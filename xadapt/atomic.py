@@ -2,11 +2,14 @@
 
 Caches (converted models, trained language adapters) are built in a temporary sibling and renamed
 into place; a crash leaves only a hidden staging folder, which is removed, never a directory that
-looks finished. When two processes race, the first rename wins and the other's work is dropped.
+looks finished. When two processes race, the first rename wins and the other's work is dropped;
+work too costly to do twice (a language adapter) is built under `exclusive`, so the second waits
+and finds it done.
 Files (the study manifest, the results table, converted weights) are written beside their place
 and renamed over it, so a reader sees the old content or the new, never half of either.
 """
 
+import fcntl
 import os
 import shutil
 import tempfile
@@ -46,3 +49,17 @@ def atomic_file(final: Path) -> Iterator[Path]:
         os.replace(staging, final)
     finally:
         staging.unlink(missing_ok=True)
+
+
+@contextmanager
+def exclusive(final: Path) -> Iterator[None]:
+    """Hold an exclusive lock on building `final` (a file lock beside it, seen by every process, and on
+    a shared file system by every machine): callers check for a finished `final` again once inside."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    with open(final.parent / f".{final.name}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -27,9 +27,8 @@ from typer.testing import CliRunner
 from xadapt.cli import app
 from xadapt.models import resolve_model
 from xadapt.precision import resolve_precision
-from xadapt.study.executor import available_cores
+from xadapt.study.local_executor import available_cores, default_workers
 import xadapt.study.sweep as sweep_module
-from xadapt.study.sweep import default_workers
 from xadapt.study.table import write_records_table
 
 QUICK_STUDY = """\

@@ -1,12 +1,12 @@
-"""The local worker pool: every job's result comes back once, progress events arrive, failures stop the pool."""
+"""The executor registry, and the local worker pool: every job's result comes back once, progress events arrive, failures stop the pool."""
 
 import os
 
 import pytest
 
 from xadapt.errors import XadaptError
-from xadapt.study.executor import WorkerPoolExecutor, available_cores, report_progress
-from xadapt.study.sweep import local_executor
+from xadapt.study.executor import EXECUTORS, ExecutorOptions, make_executor
+from xadapt.study.local_executor import WorkerPoolExecutor, available_cores, local_executor, report_progress
 
 
 def square_on_threads(job: int) -> tuple[int, int, str]:
@@ -60,3 +60,19 @@ def test_more_workers_than_cores_is_refused_and_one_worker_runs_in_process():
     if cores >= 2:
         pool = local_executor(2)
         assert (pool.workers, pool.threads) == (2, cores // 2)
+
+
+def test_fewer_jobs_than_workers_share_all_the_cores():
+    [(_, (_, threads, _))] = list(WorkerPoolExecutor(2, 1).map(square_on_threads, [3]))
+    assert threads == 2
+
+
+def test_the_registry_makes_each_executor_and_refuses_an_option_of_another():
+    assert set(EXECUTORS) == {"local", "ray"}
+    assert type(make_executor("local", ExecutorOptions(workers=1))).__name__ == "InProcessExecutor"
+    with pytest.raises(XadaptError, match="unknown executor 'slurm'; choose from local, ray"):
+        make_executor("slurm")
+    with pytest.raises(XadaptError, match="--gpus-per-run applies to --executor ray, not --executor local"):
+        make_executor("local", ExecutorOptions(gpus_per_run=1))
+    with pytest.raises(XadaptError, match="--workers applies to --executor local, not --executor ray"):
+        make_executor("ray", ExecutorOptions(workers=2))

@@ -81,3 +81,30 @@ def test_the_head_depends_only_on_its_own_settings(real_data):
     assert mlm_head_dir(model_dir, replace(TINY, lr=3e-4, steps=7), real_data) == head
     for change in ({"head_lr": 1e-2}, {"head_steps": 3}, {"mask_prob": 0.2}):
         assert mlm_head_dir(model_dir, replace(TINY, **change), real_data) != head, change
+
+
+def test_two_sweeps_asking_at_once_train_a_language_adapter_once(tmp_path, monkeypatch, real_data):
+    """Two callers sharing a cache (each its own lock file handle, as two processes have) race for the same
+    adapter: one trains it, the other waits on the lock and finds it done."""
+    import threading
+
+    import xadapt.train.language as language
+
+    model_dir = resolve_model("multilingual-e5-small")  # before XADAPT_HOME moves
+    monkeypatch.setenv("XADAPT_HOME", str(tmp_path))
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    trained, real = [], language._train_language_adapter
+
+    def counted(*args):
+        trained.append(args[3])
+        real(*args)
+
+    monkeypatch.setattr(language, "_train_language_adapter", counted)
+    found = []
+    callers = [threading.Thread(target=lambda: found.append(train_language_adapter(model_dir, tokenizer, "sw", TINY, real_data)))
+               for _ in range(2)]
+    for caller in callers:
+        caller.start()
+    for caller in callers:
+        caller.join(timeout=600)
+    assert trained == ["sw"] and len(found) == 2 and found[0] == found[1] and (found[0] / DONE).is_file()

@@ -28,7 +28,7 @@ from xadapt.study.plan import TaskRun
 from xadapt.study.results import run_id
 from xadapt.train.evaluate import evaluate
 from xadapt.train.features import collator_for, encode
-from xadapt.train.language import DONE, train_language_adapter
+from xadapt.train.language import DONE, shared_mlm_head, train_language_adapter
 from xadapt.train.saved import RUN_FILE
 from xadapt.train.task import TASK, ComposedModel, TrainingDiverged, TrainSettings, build_model, seeded, train
 from xadapt.train.tracking import Tracking
@@ -101,6 +101,12 @@ class RunContext:
             )
         return self.language_adapters[lang] / "adapter"
 
+    def mlm_head(self) -> Path | None:
+        """The shared MLM head the language adapters train against (fitted first if needed); None for a
+        model with an MLM head of its own."""
+        return shared_mlm_head(self.model_dir, self.tokenizer, self.study.language_adapter, self.data_dir,
+                               self.precision.name, self.tracking)
+
     def drift_texts(self, lang: str) -> list[str]:
         """Held-out raw text of `lang`; for languages without raw text, sentences of its evaluation split."""
         try:
@@ -137,12 +143,7 @@ def execute_run(context: RunContext, run: TaskRun, study_id: str, artifacts: Pat
     With `artifacts`, the best epoch's trained parts are saved there (see `save_artifacts`).
     """
     spec = context.spec
-    identity = {
-        "run_id": run_key(context, run), "study_id": study_id, "method": run.method, "task": spec.name,
-        "train_lang": run.train_lang, "samples": run.samples, "lr": run.lr, "seed": run.seed, "epochs": run.epochs,
-        "metric": spec.metric, "model": {k: context.identity[k] for k in ("name", "fingerprint")},
-        "protocol": protocol(context, run), "precision": context.precision.name, "threads": torch.get_num_threads(),
-    }
+    identity = {**run_identity(context, run, study_id), "threads": torch.get_num_threads()}
     train_set, data_fingerprint = context.training_subset(run.train_lang, run.samples, run.seed)
     identity["data"] = {"task": spec.name, "train_fingerprint": data_fingerprint}
     adapters = {lang: context.language_adapter(lang) for lang in run.needs_language_adapters()}
@@ -167,8 +168,7 @@ def execute_run(context: RunContext, run: TaskRun, study_id: str, artifacts: Pat
         tracker, seconds = train(composed, train_set, context.collator, settings, dev_score, spec.metric, on_epoch,
                                  tracking=context.tracking, run_name=identity["run_id"])
     except TrainingDiverged as err:
-        return [{**identity, "eval_lang": lang, "status": "failed", "error": str(err), "score": None,
-                 "last_score": None, "curve": []} for lang in run.eval_langs]
+        return failed_records(identity, run, str(err))
 
     counts = model.parameter_counts()
     identity.update(trainable_params=model.trainable_parameter_count(), total_params=sum(c["total"] for c in counts.values()),
@@ -195,6 +195,23 @@ def execute_run(context: RunContext, run: TaskRun, study_id: str, artifacts: Pat
             "drift": {"measure": "rsa", "layers": list(range(len(drift[lang]))), "similarity": drift[lang]},
         })
     return records
+
+
+def run_identity(context: RunContext, run: TaskRun, study_id: str) -> dict:
+    """What every record of `run` says about it, whether it trained or failed."""
+    spec = context.spec
+    return {
+        "run_id": run_key(context, run), "study_id": study_id, "method": run.method, "task": spec.name,
+        "train_lang": run.train_lang, "samples": run.samples, "lr": run.lr, "seed": run.seed, "epochs": run.epochs,
+        "metric": spec.metric, "model": {k: context.identity[k] for k in ("name", "fingerprint")},
+        "protocol": protocol(context, run), "precision": context.precision.name,
+    }
+
+
+def failed_records(identity: dict, run: TaskRun, error: str) -> list[dict]:
+    """One failed record per evaluation language of `run`, saying why."""
+    return [{**identity, "eval_lang": lang, "status": "failed", "error": error, "score": None, "last_score": None, "curve": []}
+            for lang in run.eval_langs]
 
 
 def protocol(context: RunContext, run: TaskRun) -> dict:

@@ -1,27 +1,32 @@
 """`xadapt sweep`: check a study, print its plan, run what is not yet done, write the report.
 
 Everything that can be wrong with the input (task, languages, methods, sizes larger than a
-split, an output directory holding another study) is checked before anything is written, so a
-bad command leaves existing results untouched. Records are appended as each run finishes; a
-killed sweep restarted with the same command skips the finished runs.
+split, an output directory holding another study, storage the executor's workers cannot see) is
+checked before anything is written, so a bad command leaves existing results untouched. The shared
+MLM head and the language adapters are trained first, as jobs of the executor, each once; then the
+runs. Records are appended by this process alone as each run finishes, in any order; a killed sweep
+restarted with the same command skips the finished runs.
 """
 
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from xadapt.adapters import METHODS
-from xadapt.data import get_task, load_split, resolve_eval_split
+from xadapt.data import find_data_dir, get_task, load_split, resolve_eval_split
 from xadapt.data.corpora import corpus_files
 from xadapt.environment import describe
 from xadapt.errors import XadaptError
 from xadapt.languages import normalize_lang
 from xadapt.precision import BF16, FP32
 from xadapt.study.config import TASK_METHODS, StudyConfig
-from xadapt.study.executor import Executor, InProcessExecutor, WorkerPoolExecutor, available_cores, report_progress
+from xadapt.settings import home_path, xadapt_home
+from xadapt.study.executor import DEFAULT_EXECUTOR, ExecutorOptions, JobLost, make_executor
+from xadapt.study.local_executor import report_progress
 from xadapt.study.plan import TaskRun, make_plan
 from xadapt.study.results import ResultsStore, study_id
-from xadapt.study.runner import RunContext, execute_run, run_key
+from xadapt.study.runner import RunContext, execute_run, failed_records, run_identity, run_key
 from xadapt.study.table import write_records_table
 from xadapt.train.language import DONE, cache_dir, needs_head_fit
 from xadapt.train.tracking import NONE, TENSORBOARD_DIR, Tracking
@@ -106,40 +111,52 @@ def validate(study: StudyConfig, data_dir) -> StudyConfig:
 
 @dataclass(frozen=True)
 class RunJob:
-    """Plain data a worker needs to execute one run: picklable for any executor."""
+    """Plain data a worker needs to execute one run: picklable for any executor, paths absolute."""
 
-    study: dict
-    data_dir: str | None
+    study: dict  # the study, its model given as the converted model's folder
+    data_dir: str
     run: TaskRun
     study_id: str
     artifacts: str | None = None  # where to save the trained parts, if this run keeps them
     tracking: Tracking = Tracking()  # where the run is reported
 
 
-_CONTEXTS: dict[tuple, RunContext] = {}  # one per study and process: model, tokenizer, encoded splits
+@dataclass(frozen=True)
+class LanguageAdapterJob:
+    """Plain data a worker needs to train (or find cached) one language adapter, or with `lang` None the shared MLM head."""
+
+    study: dict
+    data_dir: str
+    study_id: str
+    lang: str | None
+    tracking: Tracking = Tracking()
+
+
+_CONTEXTS: dict[tuple, RunContext] = {}  # one per study, cache root and tracking, per process: model, tokenizer, encoded splits
+
+
+def _context_key(study_id: str, data_dir: str, tracking: Tracking) -> tuple:
+    """What a worker's context depends on: a Ray worker outlives the sweep and may serve the next one."""
+    return study_id, data_dir, str(home_path()), tracking
+
+
+def _context(job: RunJob | LanguageAdapterJob) -> RunContext:
+    key = _context_key(job.study_id, job.data_dir, job.tracking)
+    if key not in _CONTEXTS:  # in a worker process: its own context, progress sent to the sweep
+        _CONTEXTS[key] = RunContext(StudyConfig.from_dict(job.study), Path(job.data_dir), on_epoch=report_progress,
+                                    tracking=job.tracking)
+    return _CONTEXTS[key]
 
 
 def run_job(job: RunJob) -> list[dict]:
-    key = (job.study_id, job.data_dir)
-    if key not in _CONTEXTS:  # in a worker process: its own context, progress sent to the sweep
-        _CONTEXTS[key] = RunContext(StudyConfig.from_dict(job.study), job.data_dir, on_epoch=report_progress, tracking=job.tracking)
-    return execute_run(_CONTEXTS[key], job.run, job.study_id, Path(job.artifacts) if job.artifacts else None)
+    return execute_run(_context(job), job.run, job.study_id, Path(job.artifacts) if job.artifacts else None)
 
 
-def default_workers() -> int:
-    """Runs at once unless told: 2 on a CPU with at least 2 cores (faster than 1 on 2 cores: `python -m bench
-    --cases workers`), else 1 (a single core; a GPU, which one run keeps busy)."""
-    import torch
-
-    return 1 if torch.cuda.is_available() or available_cores() < 2 else 2
-
-
-def local_executor(workers: int, on_epoch: Callable[[dict], None] = lambda point: None) -> Executor:
-    """This process for one worker; else a pool of `workers` processes sharing this machine's cores evenly."""
-    cores = available_cores()
-    if workers < 1 or workers > cores:
-        raise XadaptError(f"--workers {workers}: this machine has {cores} cores; use 1 to {cores} workers")
-    return InProcessExecutor() if workers == 1 else WorkerPoolExecutor(workers, cores // workers, on_epoch)
+def language_adapter_job(job: LanguageAdapterJob) -> str | None:
+    """The trained adapter's folder (the head's, for the head job; None for a model with its own MLM head)."""
+    context = _context(job)
+    path = context.mlm_head() if job.lang is None else context.language_adapter(job.lang)
+    return str(path) if path else None
 
 
 def keeps_artifacts(study: StudyConfig, run: TaskRun) -> bool:
@@ -171,29 +188,31 @@ def run_sweep(
     study: StudyConfig,
     out: Path,
     data_dir=None,
-    executor: Executor | None = None,
+    executor: str = DEFAULT_EXECUTOR,
+    options: ExecutorOptions = ExecutorOptions(),
     announce: Callable[[dict], None] = lambda facts: None,
     progress: Callable[[int, int, TaskRun, list[dict]], None] = lambda done, total, run, records: None,
     on_epoch: Callable[[dict], None] = lambda point: None,
-    workers: int | None = None,
     report_to: str = NONE,
 ) -> ResultsStore:
-    """Run every unfinished run of `study`, appending records to `out/results.jsonl`; without an
-    `executor`, `workers` runs at once (default `default_workers()`; `local_executor`). With `report_to`,
-    each run is reported to that tracker under its run id, grouped by the study id (TensorBoard: `out/tensorboard/`)."""
+    """Run every unfinished run of `study` on `executor` (`EXECUTORS`, set up with `options`), appending
+    records to `out/results.jsonl`. With `report_to`, each run is reported to that tracker under its
+    run id, grouped by the study id (TensorBoard: `out/tensorboard/`)."""
     Tracking(report_to).check()
     study = validate(study, data_dir)
-    workers = workers or default_workers()
-    executor = executor or local_executor(workers, on_epoch)
+    data_dir = str(find_data_dir(data_dir))
+    pool = make_executor(executor, options, on_epoch)
+    out = Path(out).absolute()
     manifest = study.to_dict()
-    store = ResultsStore.open(out, manifest)
     sid = study_id(manifest)
-    plan = make_plan(study)
-    tracking = Tracking(report_to, str(Path(out) / TENSORBOARD_DIR), group=f"study-{sid}")
-    context = RunContext(study, data_dir, on_epoch=on_epoch, tracking=tracking)
+    tracking = Tracking(report_to, str(out / TENSORBOARD_DIR), group=f"study-{sid}")
+    context = RunContext(study, Path(data_dir), on_epoch=on_epoch, tracking=tracking)
+    _check_storage(pool, out, [Path(data_dir), context.model_dir.absolute()])
+    store = ResultsStore.open(out, manifest)
     store.add_environment({**describe(), "precision": {"requested": study.precision, "used": context.precision.name,
                                                        "reason": context.precision.reason}})
-    _CONTEXTS[(sid, str(data_dir) if data_dir else None)] = context
+    _CONTEXTS[_context_key(sid, data_dir, tracking)] = context
+    plan = make_plan(study)
     done = store.done_keys()
     pending = [run for run in plan.runs if any((run_key(context, run), lang) not in done for lang in run.eval_langs)]
     to_train = [
@@ -201,26 +220,52 @@ def run_sweep(
         if not (cache_dir(context.model_dir, lang, study.language_adapter, context.precision.name) / DONE).is_file()
     ]
     fit_head = needs_head_fit(context.model_dir, study.language_adapter, data_dir, context.precision.name)
+    estimate = {bound: estimate_seconds(study, pending, to_train, fit_head, no_early_stop=bound == "estimate_max_seconds",
+                                        precision=context.precision.name, workers=pool.slots)
+                for bound in ("estimate_seconds", "estimate_max_seconds")}
     announce({
         "runs": len(plan.runs), "pending": len(pending), "language_adapters": list(plan.language_adapters),
-        "language_adapters_to_train": to_train,
-        "estimate_seconds": estimate_seconds(study, pending, to_train, fit_head, precision=context.precision.name, workers=workers),
-        "estimate_max_seconds": estimate_seconds(study, pending, to_train, fit_head, no_early_stop=True,
-                                                 precision=context.precision.name, workers=workers),
-        "precision": context.precision.name, "precision_reason": context.precision.reason, "workers": workers,
-        "out": str(out), "study_id": sid,
+        "language_adapters_to_train": to_train, **estimate,
+        "precision": context.precision.name, "precision_reason": context.precision.reason, "workers": pool.slots,
+        "executor": pool.describe(), "out": str(out), "study_id": sid,
     })
-    for lang in plan.language_adapters:
-        context.language_adapter(lang)
+    job_study = {**manifest, "model": str(context.model_dir.absolute())}  # workers load the converted model, never convert
+    if to_train:
+        if fit_head:  # first, alone: every language adapter trains against it
+            _prepare(pool, [LanguageAdapterJob(job_study, data_dir, sid, None, tracking)])
+        _prepare(pool, [LanguageAdapterJob(job_study, data_dir, sid, lang, tracking) for lang in to_train])
     jobs = [
-        RunJob(manifest, str(data_dir) if data_dir else None, run, sid,
+        RunJob(job_study, data_dir, run, sid,
                str(out / ARTIFACTS / run_key(context, run)) if keeps_artifacts(study, run) else None, tracking)
         for run in pending
     ]
-    for finished, (job, records) in enumerate(executor.map(run_job, jobs), start=1):
+    for finished, (job, result) in enumerate(pool.map(run_job, jobs), start=1):
+        records = failed_records(run_identity(context, job.run, sid), job.run, result.reason) if isinstance(result, JobLost) else result
         for record in records:
             if (record["run_id"], record["eval_lang"]) not in done:
                 store.append(record)
         write_records_table(out, store.records())
         progress(finished, len(jobs), job.run, records)
     return store
+
+
+def _check_storage(pool, out: Path, readable: list[Path]) -> None:
+    """Let the executor prove its workers see `out`, the cache root and `readable`; a folder made only for the check goes again."""
+    created = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        pool.check_storage([out, xadapt_home().absolute()], readable)
+    except OSError as err:
+        raise XadaptError(f"cannot use {out} as the output folder: {err.strerror or err}; choose another --out") from None
+    except XadaptError:
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+
+
+def _prepare(pool, jobs: list[LanguageAdapterJob]) -> None:
+    """Train the language adapters (or the head) of `jobs` on the executor, each once; a lost one stops the sweep."""
+    for job, result in pool.map(language_adapter_job, jobs):
+        if isinstance(result, JobLost):
+            what = f"the {job.lang} language adapter" if job.lang else "the shared MLM head"
+            raise XadaptError(f"{what} could not be trained: {result.reason}; run the same command again to resume")

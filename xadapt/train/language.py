@@ -27,7 +27,7 @@ import torch
 from transformers import DataCollatorForLanguageModeling
 
 from xadapt.adapters import AdapterModel
-from xadapt.atomic import atomic_directory
+from xadapt.atomic import atomic_directory, exclusive
 from xadapt.data import load_corpus
 from xadapt.data.corpora import corpus_languages
 from xadapt.errors import XadaptError
@@ -102,10 +102,15 @@ def corpus_token_ids(tokenizer, sentences: list[str], max_length: int) -> torch.
 
 
 def _masked(tokenizer, sentences: list[str], settings: LanguageAdapterSettings, seed: int) -> list[dict]:
-    """Tokenise and mask once, with a fixed generator, so every evaluation sees the same masks."""
-    collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=settings.mask_prob, seed=seed)
+    """Tokenise and mask once, from a fixed seed, so every evaluation sees the same masks.
+
+    The seed goes to torch's generator for the block (restored after), not to the collator's `seed`,
+    which refuses to work in a worker process that is not a DataLoader's (the sweep's worker pool)."""
+    collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=settings.mask_prob)
     rows = [{"input_ids": ids} for ids in tokenizer(sentences, truncation=True, max_length=settings.max_length)["input_ids"]]
-    return [collator(rows[i : i + 32]) for i in range(0, len(rows), 32)]
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return [collator(rows[i : i + 32]) for i in range(0, len(rows), 32)]
 
 
 @torch.inference_mode()
@@ -133,6 +138,14 @@ def train_language_adapter(model_dir: Path, tokenizer, lang: str, settings: Lang
     final = cache_dir(model_dir, lang, settings, precision)
     if (final / DONE).is_file():
         return final
+    with exclusive(final):  # another sweep sharing this cache may be training it right now
+        if not (final / DONE).is_file():
+            _train_language_adapter(final, model_dir, tokenizer, lang, settings, data_dir, precision, tracking)
+    return final
+
+
+def _train_language_adapter(final: Path, model_dir: Path, tokenizer, lang: str, settings: LanguageAdapterSettings,
+                            data_dir, precision: str, tracking: Tracking) -> None:
     corpus = load_corpus(lang, data_dir, heldout_lines=settings.heldout_sentences)
     head = shared_mlm_head(model_dir, tokenizer, settings, data_dir, precision, tracking)
     seeded(0)
@@ -162,13 +175,13 @@ def train_language_adapter(model_dir: Path, tokenizer, lang: str, settings: Lang
             "train_sentences": len(rows),
             "heldout_sentences": len(corpus.heldout),
             "seconds": seconds,
+            "threads": torch.get_num_threads(),
             "output_vocabulary": vocabulary,  # tokens the MLM head scored while training; None: all
             "trainable_params": model.trainable_parameter_count(),
             "corpus": [str(p) for p in corpus.sources],
             "mlm_head": str(head) if head else "pretrained",
         }
         (staging / DONE).write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")
-    return final
 
 
 def shared_mlm_head(model_dir: Path, tokenizer, settings: LanguageAdapterSettings, data_dir=None, precision: str = FP32,
@@ -184,6 +197,14 @@ def shared_mlm_head(model_dir: Path, tokenizer, settings: LanguageAdapterSetting
     final = mlm_head_dir(model_dir, settings, data_dir, precision)
     if (final / HEAD_DONE).is_file():
         return final / "head"
+    with exclusive(final):  # fitted once, however many sweeps or workers ask at the same time
+        if not (final / HEAD_DONE).is_file():
+            _fit_shared_mlm_head(final, model_dir, tokenizer, settings, data_dir, precision, tracking)
+    return final / "head"
+
+
+def _fit_shared_mlm_head(final: Path, model_dir: Path, tokenizer, settings: LanguageAdapterSettings, data_dir,
+                         precision: str, tracking: Tracking) -> None:
     languages = corpus_languages(data_dir)
     corpora = [load_corpus(lang, data_dir, heldout_lines=settings.heldout_sentences) for lang in languages]
     share = math.ceil(settings.head_steps * settings.batch_size / len(languages))
@@ -207,7 +228,6 @@ def shared_mlm_head(model_dir: Path, tokenizer, settings: LanguageAdapterSetting
         summary = {"languages": languages, "settings": _head_settings(settings), "precision": precision, "perplexity_before": before,
                    "perplexity_after": after, "train_sentences": len(rows), "seconds": seconds}
         (staging / HEAD_DONE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    return final / "head"
 
 
 def mlm_head_dir(model_dir: Path, settings: LanguageAdapterSettings, data_dir=None, precision: str = FP32) -> Path:
