@@ -1,8 +1,8 @@
 """Write a directory or a file so that it appears complete or not at all.
 
 Caches (converted models, trained language adapters) are built in a temporary sibling and renamed
-into place; a crash leaves only a hidden staging folder, which is removed, never a directory that
-looks finished. When two processes race, the first rename wins and the other's work is dropped;
+into place; a crash leaves only a hidden staging folder (named after its process), never a directory
+that looks finished, and the next build of the same directory removes it once that process is gone. When two processes race, the first rename wins and the other's work is dropped;
 work too costly to do twice (a language adapter) is built under `exclusive`, so the second waits
 and finds it done.
 Files (the study manifest, the results table, converted weights) are written beside their place
@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+STAGING = ".staging-"  # .<name>.staging-<pid>-<random>: a directory being built by process <pid>
+
 
 @contextmanager
 def atomic_directory(final: Path) -> Iterator[Path]:
@@ -25,7 +27,8 @@ def atomic_directory(final: Path) -> Iterator[Path]:
     An existing `final` is replaced (callers only get here when it is stale or half-written).
     """
     final.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
+    remove_abandoned_staging(final)
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}{STAGING}{os.getpid()}-", dir=final.parent))
     try:
         yield staging
         if final.exists():
@@ -37,6 +40,27 @@ def atomic_directory(final: Path) -> Iterator[Path]:
                 raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def remove_abandoned_staging(final: Path) -> list[Path]:
+    """Remove the staging folders of `final` whose process is gone (killed mid-save); the ones removed."""
+    removed = []
+    for staging in final.parent.glob(f".{final.name}{STAGING}*"):
+        pid = staging.name[len(final.name) + 1 + len(STAGING):].split("-", 1)[0]
+        if staging.is_dir() and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(staging, ignore_errors=True)
+            removed.append(staging)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 @contextmanager

@@ -55,3 +55,25 @@ def test_without_gradio_the_command_says_how_to_install_it(monkeypatch):
     result = CliRunner().invoke(cli, ["demo"])
     assert result.exit_code == 1
     assert "pip install -e '.[demo]'" in " ".join(result.output.split())
+
+
+def test_a_bad_host_a_taken_port_and_a_port_out_of_range_are_refused_before_anything_loads(monkeypatch):
+    import socket
+
+    import xadapt.demo.app as demo_app
+
+    monkeypatch.setattr(demo_app, "serve", lambda *args: (_ for _ in ()).throw(AssertionError("the demo loaded")))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        used = taken.getsockname()[1]
+        cases = [
+            (["--host", "not a host!"], 1, "--host 'not a host!' is not an address or a name this machine can resolve"),
+            (["--host", "203.0.113.9"], 1, "cannot serve on 203.0.113.9:any port"),  # TEST-NET-3: never this machine's
+            (["--port", str(used)], 1, f"port {used} on 127.0.0.1 is already in use; choose another --port"),
+            (["--port", "70000"], 2, "Input should be less than or equal to 65535"),
+        ]
+        for options, code, message in cases:
+            result = CliRunner().invoke(cli, ["demo", *options])
+            assert result.exit_code == code and message in " ".join(result.output.split()), result.output
+            assert "Traceback" not in result.output

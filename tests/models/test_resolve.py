@@ -37,7 +37,7 @@ def test_offline_hub_id_names_the_alternatives(monkeypatch, tmp_path):
 def _fake_convert(spec, target):
     target.mkdir(exist_ok=True)
     (target / "config.json").write_text("{}")
-    (target / MANIFEST).write_text(json.dumps({"name": spec.name, "source_sha256": "0"}))
+    (target / MANIFEST).write_text(json.dumps({"name": spec.name, "source_sha256": "0", "files": {}}))
 
 
 def test_conversion_happens_once_into_xadapt_home(monkeypatch, tmp_path):

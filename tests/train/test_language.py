@@ -108,3 +108,24 @@ def test_two_sweeps_asking_at_once_train_a_language_adapter_once(tmp_path, monke
     for caller in callers:
         caller.join(timeout=600)
     assert trained == ["sw"] and len(found) == 2 and found[0] == found[1] and (found[0] / DONE).is_file()
+
+
+def test_a_language_adapter_cache_with_a_truncated_file_is_trained_again(tmp_path, monkeypatch, real_data, caplog):
+    import xadapt.train.language as language
+
+    model_dir = resolve_model("multilingual-e5-small")  # before XADAPT_HOME moves
+    monkeypatch.setenv("XADAPT_HOME", str(tmp_path))
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    final = train_language_adapter(model_dir, tokenizer, "sw", TINY, real_data)
+    listed = json.loads((final / DONE).read_text())["files"]
+    assert "adapter/weights.safetensors" in listed and DONE not in listed
+    weights = final / "adapter" / "weights.safetensors"
+    intact = {name: tensor.clone() for name, tensor in load_file(str(weights)).items()}  # not a view of the mapped file
+    weights.write_bytes(weights.read_bytes()[:100])
+
+    trained, real = [], language._train_language_adapter
+    monkeypatch.setattr(language, "_train_language_adapter", lambda *args: (trained.append(args[3]), real(*args)))
+    assert train_language_adapter(model_dir, tokenizer, "sw", TINY, real_data) == final
+    assert trained == ["sw"] and "is broken (adapter/weights.safetensors has 100 bytes" in caplog.text
+    again = load_file(str(weights))  # the same seed, the same adapter (the header's metadata order may differ)
+    assert again.keys() == intact.keys() and all(torch.equal(again[name], intact[name]) for name in intact)

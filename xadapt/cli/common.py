@@ -2,9 +2,13 @@
 
 import functools
 import os
+import tempfile
+import time
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
+from pathlib import Path
 from typing import TypeVar
 
 import typer
@@ -12,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from xadapt.errors import XadaptError
+from xadapt.settings import home_path
 from xadapt.train.tracking import CHOICES as TRACKING_CHOICES
 
 # The CLI draws its own progress; the libraries' per-model and per-map progress bars would only
@@ -74,15 +79,39 @@ def status(message: str) -> Iterator[Callable[[str], None]]:
         yield console.print
 
 
+BUG_EXIT_CODE = 3  # an unexpected failure; 1 is an expected one (bad input, a missing file), 2 a usage error
+
+
 def user_errors(fn: F) -> F:
-    """Turn an `XadaptError` into a red message on stderr and exit code 1, without a traceback."""
+    """Turn an `XadaptError` into a red message on stderr and exit code 1, without a traceback; any other
+    exception (a bug) into a one-line summary naming the file that holds its traceback, and exit code 3."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
         except XadaptError as err:
-            err_console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False)  # a message, not markup: '.[demo]' stays
+            err_console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False, soft_wrap=True)  # not markup: '.[demo]' stays
             raise typer.Exit(code=1) from None
+        except Exception as err:  # noqa: BLE001 - the last resort of every command: a line, and the traceback kept
+            where = write_traceback(fn.__name__, err)
+            summary = (str(err).strip().splitlines() or [""])[0]
+            err_console.print(f"[bold red]error:[/] unexpected {type(err).__name__}: {escape(summary)} (a bug in xadapt; "
+                              f"the full traceback is in {where})", highlight=False, soft_wrap=True)
+            raise typer.Exit(code=BUG_EXIT_CODE) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def write_traceback(command: str, err: BaseException) -> Path:
+    """Write `err`'s traceback to `$XADAPT_HOME/crashes/` (the temporary folder if that is not writable); its path."""
+    text = "".join(traceback.format_exception(err))
+    name = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{command}.txt"
+    for folder in (home_path() / "crashes", Path(tempfile.gettempdir())):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_text(text, encoding="utf-8")
+            return folder / name
+        except OSError:
+            continue
+    raise err

@@ -33,7 +33,9 @@ def list_command() -> None:
     for column in ("name", "kind", "status", "description / path"):
         table.add_column(column)
     for spec in PACKAGED_MODELS.values():
-        state = "[green]prepared[/]" if spec.is_prepared() else "not prepared (`xadapt model prepare`)"
+        problem = spec.broken() if spec.is_prepared() else None
+        state = ("not prepared (`xadapt model prepare`)" if not spec.is_prepared() else "[green]prepared[/]" if problem is None
+                 else f"[red]broken[/]: {problem} (`xadapt model prepare` converts it again)")
         default = " (default)" if spec.name == DEFAULT_MODEL else ""
         table.add_row(spec.name + default, f"packaged ({spec.package}=={spec.version})", state, spec.description)
     if models_dir().is_dir():

@@ -128,7 +128,7 @@ def eval_command(
     lang: Annotated[str, typer.Option(help="Language to evaluate on.")] = "sw",
     lang_adapter: Annotated[str | None, typer.Option(help="MAD-X: the language adapter for --lang (swapped in for zero-shot): a folder of "
                                                          "xadapt's or of the `adapters` library's, or a hub id (an AdapterHub adapter).")] = None,
-    limit: Annotated[int | None, typer.Option(help="Evaluate on at most this many examples.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Evaluate on at most this many examples.")] = None,
     data_dir: DataOption = None,
 ) -> None:
     """Evaluate a saved adapter composition or fine-tuned model on a task's evaluation split."""

@@ -5,10 +5,12 @@ instant; the conversion itself lives in `xadapt.models.packaged`.
 """
 
 import importlib.metadata
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from xadapt.errors import XadaptError
+from xadapt.integrity import check_files
 from xadapt.settings import models_dir
 
 MANIFEST = "xadapt_model.json"
@@ -44,7 +46,19 @@ class PackagedModel:
         return models_dir() / self.name
 
     def is_prepared(self) -> bool:
+        """Whether a conversion finished here (its manifest, written last, exists); `broken` says whether it is intact."""
         return (self.directory() / MANIFEST).is_file()
+
+    def broken(self) -> str | None:
+        """What is wrong with the prepared folder (a file truncated, changed or missing against the manifest's
+        sizes and hashes), or None when it is intact."""
+        try:
+            files = json.loads((self.directory() / MANIFEST).read_text(encoding="utf-8")).get("files")
+        except (OSError, ValueError):
+            return f"its manifest {MANIFEST} is unreadable"
+        if not isinstance(files, dict):
+            return f"its manifest {MANIFEST} lists no files (written by an older xadapt)"
+        return check_files(self.directory(), files)
 
 
 PACKAGED_MODELS = {

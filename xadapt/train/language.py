@@ -19,6 +19,7 @@ interrupted training never leaves a folder that looks finished.
 
 import hashlib
 import json
+import logging
 import math
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -31,11 +32,14 @@ from xadapt.atomic import atomic_directory, exclusive
 from xadapt.data import load_corpus
 from xadapt.data.corpora import corpus_languages
 from xadapt.errors import XadaptError
+from xadapt.integrity import check_files, file_list
 from xadapt.models import model_identity
 from xadapt.precision import FP32
 from xadapt.settings import xadapt_home
 from xadapt.train.task import ComposedModel, TrainSettings, seeded, train
 from xadapt.train.tracking import Tracking
+
+log = logging.getLogger(__name__)
 
 MLM_HEAD = "mlm"
 DONE = "language_adapter.json"
@@ -126,6 +130,22 @@ def perplexity(composed: ComposedModel, batches: list[dict]) -> float:
     return math.exp(total / max(count, 1))
 
 
+def is_cached(final: Path, done: str) -> bool:
+    """Whether the cache folder `final` is finished (its `done` file, written last, exists) and intact: every file
+    it lists has its size and hash. A broken one is trained again (caches written before files were listed are trusted)."""
+    try:
+        files = json.loads((final / done).read_text(encoding="utf-8")).get("files")
+    except FileNotFoundError:
+        return False
+    except (OSError, ValueError, AttributeError):
+        problem = f"{done} is unreadable"
+    else:
+        problem = check_files(final, files) if files is not None else None
+    if problem:
+        log.warning("the cache %s is broken (%s); training it again", final, problem)
+    return problem is None
+
+
 def train_language_adapter(model_dir: Path, tokenizer, lang: str, settings: LanguageAdapterSettings, data_dir=None,
                            precision: str = FP32, tracking: Tracking = Tracking()) -> Path:
     """Return the cached language adapter for `lang`, training it first (in `precision`, reported to
@@ -136,10 +156,10 @@ def train_language_adapter(model_dir: Path, tokenizer, lang: str, settings: Lang
     cheaper decoder and softmax); perplexities are always over the whole vocabulary.
     """
     final = cache_dir(model_dir, lang, settings, precision)
-    if (final / DONE).is_file():
+    if is_cached(final, DONE):
         return final
     with exclusive(final):  # another sweep sharing this cache may be training it right now
-        if not (final / DONE).is_file():
+        if not is_cached(final, DONE):
             _train_language_adapter(final, model_dir, tokenizer, lang, settings, data_dir, precision, tracking)
     return final
 
@@ -181,6 +201,7 @@ def _train_language_adapter(final: Path, model_dir: Path, tokenizer, lang: str, 
             "corpus": [str(p) for p in corpus.sources],
             "mlm_head": str(head) if head else "pretrained",
         }
+        facts["files"] = file_list(staging)  # checked before each use (is_cached)
         (staging / DONE).write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")
 
 
@@ -195,10 +216,10 @@ def shared_mlm_head(model_dir: Path, tokenizer, settings: LanguageAdapterSetting
     if _has_mlm_head(model_dir):
         return None
     final = mlm_head_dir(model_dir, settings, data_dir, precision)
-    if (final / HEAD_DONE).is_file():
+    if is_cached(final, HEAD_DONE):
         return final / "head"
     with exclusive(final):  # fitted once, however many sweeps or workers ask at the same time
-        if not (final / HEAD_DONE).is_file():
+        if not is_cached(final, HEAD_DONE):
             _fit_shared_mlm_head(final, model_dir, tokenizer, settings, data_dir, precision, tracking)
     return final / "head"
 
@@ -227,6 +248,7 @@ def _fit_shared_mlm_head(final: Path, model_dir: Path, tokenizer, settings: Lang
         model.save_head(staging / "head", MLM_HEAD)
         summary = {"languages": languages, "settings": _head_settings(settings), "precision": precision, "perplexity_before": before,
                    "perplexity_after": after, "train_sentences": len(rows), "seconds": seconds}
+        summary["files"] = file_list(staging)
         (staging / HEAD_DONE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
 
 
@@ -247,7 +269,7 @@ def _head_settings(settings: LanguageAdapterSettings) -> dict:
 
 def needs_head_fit(model_dir: Path, settings: LanguageAdapterSettings, data_dir=None, precision: str = FP32) -> bool:
     """Whether training a language adapter would first have to fit the shared MLM head."""
-    return not _has_mlm_head(model_dir) and not (mlm_head_dir(model_dir, settings, data_dir, precision) / HEAD_DONE).is_file()
+    return not _has_mlm_head(model_dir) and not is_cached(mlm_head_dir(model_dir, settings, data_dir, precision), HEAD_DONE)
 
 
 def _sample_rows(tokenizer, lines: list[str], count: int, settings: LanguageAdapterSettings, seed: int) -> list[dict]:

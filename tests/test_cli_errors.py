@@ -1,0 +1,36 @@
+"""Every command's last resort: an expected failure is one line and exit 1; an unexpected one (a bug)
+is one line naming the file that keeps its traceback, and exit 3 — never a traceback on the terminal."""
+
+import re
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+import xadapt.cli.model as model_cli
+from xadapt.cli import app
+from xadapt.cli.common import BUG_EXIT_CODE
+
+
+def test_a_bug_prints_one_line_and_keeps_the_traceback_in_a_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("XADAPT_HOME", str(tmp_path))
+
+    def broken(name):
+        raise ValueError(f"cannot convert {name}\nsecond line")
+
+    monkeypatch.setattr(model_cli, "resolve_model", broken)
+    result = CliRunner().invoke(app, ["model", "prepare", "some-model"])
+    output = result.output
+    assert result.exit_code == BUG_EXIT_CODE and "Traceback" not in result.output
+    found = re.search(r"error: unexpected ValueError: cannot convert some-model \(a bug in xadapt; the full traceback is in (\S+)\)", output)
+    assert found, output
+    kept = Path(found.group(1)).read_text(encoding="utf-8")
+    assert kept.startswith("Traceback") and "in broken" in kept and "second line" in kept
+    assert Path(found.group(1)).parent == tmp_path / "crashes"
+
+
+def test_an_expected_failure_is_one_line_and_exit_1(tmp_path, monkeypatch):
+    monkeypatch.setenv("XADAPT_HOME", str(tmp_path))
+    result = CliRunner().invoke(app, ["model", "prepare", str(tmp_path / "missing")])
+    [line] = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert line == f"error: model directory {tmp_path / 'missing'} does not exist"
