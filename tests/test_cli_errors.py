@@ -34,3 +34,16 @@ def test_an_expected_failure_is_one_line_and_exit_1(tmp_path, monkeypatch):
     [line] = [line for line in result.output.splitlines() if line.startswith("error:")]
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert line == f"error: model directory {tmp_path / 'missing'} does not exist"
+
+
+def test_a_torn_or_incomplete_run_json_is_named_as_damaged(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    whole = '{"method": "adapter", "task": "wikiann", "head": "token_classification", "labels": ["O"], "train_lang": "sw"}'
+    for text, damage in [(whole[:40], "is damaged, not readable JSON"), ("[1, 2]", "is damaged: it holds no JSON object"),
+                         (whole, "is damaged: it lacks model, base_model")]:
+        (run / "run.json").write_text(text)
+        for command in (["eval", str(run), "--lang", "sw"], ["export", str(run), "--format", "adapters", "--out", str(tmp_path / "x")]):
+            result = CliRunner().invoke(app, command)
+            assert result.exit_code == 1 and f"{run / 'run.json'} {damage}" in result.output, result.output
+            assert not (tmp_path / "x").exists()

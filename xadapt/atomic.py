@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from xadapt.errors import XadaptError
+
 STAGING = ".staging-"  # .<name>.staging-<pid>-<random>: a directory being built by process <pid>
 
 
@@ -87,3 +89,18 @@ def exclusive(final: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def check_writable(folder: Path, what: str) -> None:
+    """Raise `XadaptError` unless the folder `folder` (`what` names it: a flag, a variable) exists writable or can
+    be created, found by making and removing a folder in its nearest existing ancestor: before any work starts."""
+    folder = Path(folder).absolute()
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise XadaptError(f"{what} {folder} cannot be created: {existing} is a file; choose another {what}")
+    try:
+        tempfile.TemporaryDirectory(prefix=".xadapt-write-check-", dir=existing).cleanup()
+    except OSError as err:
+        raise XadaptError(f"{what} {folder} is not writable ({existing}: {err.strerror or err}); choose another {what}") from None

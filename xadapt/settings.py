@@ -23,7 +23,13 @@ def home_path() -> Path:
 def xadapt_home() -> Path:
     """The cache root; created on first use."""
     root = home_path()
-    root.mkdir(parents=True, exist_ok=True)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        from xadapt.errors import XadaptError
+
+        raise XadaptError(f"the cache folder {root} cannot be created ({err.strerror or err}); set {HOME_ENV} "
+                          "to a writable folder") from None
     return root
 
 

@@ -434,3 +434,17 @@ def test_train_reports_to_tensorboard_the_curve_its_record_holds(env):
     events.Reload()
     dev = [event.value for event in events.Scalars("train/dev_seqeval_f1")]
     assert dev == pytest.approx([point["dev_score"] for point in record["curve"]]) and len(dev) == 2
+
+
+def test_an_adapter_sweep_over_data_without_raw_text_needs_none(env, tmp_path):
+    """Only MAD-X needs raw text (and the MLM head fitted on it): an adapter-only study over a data folder
+    holding just WikiANN trains, measures drift on test sentences, and reports."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "wikiann").symlink_to(Path(env.data).absolute() / "wikiann")
+    out = tmp_path / "out"
+    output, _ = _invoke(*_sweep_args(env, out)[:-4], "--data-dir", data, "--out", out, "--methods", "adapter", "--source", "none",
+                        "--workers", "1")
+    assert "1 runs (1 to do), language adapters none" in output
+    [record] = [json.loads(line) for line in _lines(out / "results.jsonl")]
+    assert record["status"] == "ok" and len(record["drift"]["similarity"]) == LAYERS + 1

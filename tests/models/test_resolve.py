@@ -1,6 +1,7 @@
 """Model resolution and the atomic, once-only conversion of the packaged default."""
 
 import json
+import re
 
 import pytest
 
@@ -10,9 +11,48 @@ from xadapt.models.catalog import MANIFEST, PACKAGED_MODELS, PackagedModel
 from xadapt.models.packaged import prepare
 
 
+def _folder_like_the_default(tmp_path, leave_out=(), config=None):
+    """The converted default model's files, linked into a folder of its own (no manifest: a user's folder)."""
+    source = resolve_model("multilingual-e5-small")
+    for name in ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"):
+        if name not in leave_out:
+            (tmp_path / name).symlink_to(source / name)
+    if config is not None:
+        (tmp_path / "config.json").unlink()
+        (tmp_path / "config.json").write_text(json.dumps({**json.loads((source / "config.json").read_text()), **config}))
+    return tmp_path
+
+
 def test_local_directory_is_used_as_is(tmp_path):
-    (tmp_path / "config.json").write_text("{}")
-    assert resolve_model(str(tmp_path)) == tmp_path
+    folder = _folder_like_the_default(tmp_path)
+    assert resolve_model(str(folder)) == folder
+
+
+@pytest.mark.parametrize("leave_out, config, message", [
+    (("tokenizer.json",), None, "holds no tokenizer files (tokenizer.json, sentencepiece.bpe.model"),
+    (("model.safetensors",), None, "holds no model weights"),
+    ((), {"vocab_size": 1000}, "config.json says vocab_size 1000 but the embedding matrix has 250037 rows"),
+])
+def test_a_model_folder_missing_a_part_or_inconsistent_is_refused(tmp_path, leave_out, config, message):
+    folder = _folder_like_the_default(tmp_path, leave_out, config)
+    with pytest.raises(XadaptError, match=re.escape(message)):
+        resolve_model(str(folder))
+
+
+def test_pickled_weights_alone_are_refused_and_never_loaded(tmp_path):
+    folder = _folder_like_the_default(tmp_path, leave_out=("model.safetensors",))
+    (folder / "pytorch_model.bin").write_bytes(b"not even a pickle")  # never opened
+    with pytest.raises(XadaptError, match=r"holds only pickled weights \(pytorch_model.bin\), which xadapt never loads"):
+        resolve_model(str(folder))
+
+
+def test_truncated_weights_are_a_clear_error(tmp_path):
+    folder = _folder_like_the_default(tmp_path, leave_out=("model.safetensors",))
+    source = resolve_model("multilingual-e5-small") / "model.safetensors"
+    with source.open("rb") as handle:
+        (folder / "model.safetensors").write_bytes(handle.read(4))
+    with pytest.raises(XadaptError, match="is not a readable safetensors file"):
+        resolve_model(str(folder))
 
 
 def test_directory_without_config_is_refused(tmp_path):
@@ -97,10 +137,13 @@ def test_a_hub_id_resolves_from_the_hub_cache_with_the_real_download_code(tmp_pa
     import subprocess
     import sys
 
-    from transformers import BertConfig, BertModel
+    from transformers import BertConfig, BertModel, BertTokenizerFast
 
     BertModel(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
                          intermediate_size=32)).save_pretrained(tmp_path / "tiny")
+    vocabulary = tmp_path / "vocab.txt"
+    vocabulary.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *(f"w{i}" for i in range(45))]) + "\n")
+    BertTokenizerFast(vocab_file=str(vocabulary)).save_pretrained(tmp_path / "tiny")  # a model folder holds its tokenizer
     lay_out_as_hub_cache(tmp_path / "hub", "someone/tiny-bert", tmp_path / "tiny")
     env = {"PATH": "/usr/bin:/bin", "HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_OFFLINE": "1", "XADAPT_HOME": str(tmp_path / "home")}
     code = "from xadapt.models import resolve_model; print(resolve_model('{}'))"

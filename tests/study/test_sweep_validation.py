@@ -298,3 +298,26 @@ def test_estimate_counts_pending_work_only():
     assert estimate_seconds(study, list(plan.runs), list(plan.language_adapters), fit_head=True) > everything
     assert estimate_seconds(study, list(plan.runs), [], fit_head=True) == estimate_seconds(study, list(plan.runs), [])
     assert 20 * 60 < everything < 4 * 3600  # the headline study: about an hour on two cores, not minutes or days
+
+
+# output and cache folders that cannot be written: refused before any model loads
+
+
+@pytest.mark.parametrize("command", ["sweep", "train"])
+def test_an_unwritable_out_or_cache_is_refused_before_anything_trains(tmp_path, real_data, command, monkeypatch):
+    import xadapt.study.runner as runner
+    import xadapt.study.sweep as sweep
+
+    for module in (runner, sweep):
+        monkeypatch.setattr(module, "RunContext", lambda *args, **kwargs: pytest.fail("a model was loaded"))
+    (tmp_path / "file").write_text("x")
+    base = [command, "--task", "sib200", "--lang", "sw", "--samples", "20", "--data-dir", str(real_data)]
+    cases = [
+        ({}, "/proc/no-such-folder/out", "--out /proc/no-such-folder/out is not writable (/proc:"),
+        ({}, str(tmp_path / "file" / "out"), f"--out {tmp_path / 'file' / 'out'} cannot be created: {tmp_path / 'file'} is a file"),
+        ({"XADAPT_HOME": "/proc/no-such-home"}, str(tmp_path / "out"), "/proc/no-such-home"),
+    ]
+    for environment, out, message in cases:
+        result = CliRunner().invoke(app, [*base, "--out", out], env=environment)
+        assert result.exit_code == 1 and message in _one_line(result.output), result.output
+        assert not (tmp_path / "out").exists()

@@ -11,9 +11,11 @@ from xadapt.cli.common import (
     OUTPUT_VOCABULARY_HELP, PATIENCE_HELP, REPORT_TO_HELP, TIME_BUDGET_HELP, OutputVocabulary, PrecisionChoice, ReportTo, console,
     status, user_errors,
 )
+from xadapt.atomic import check_writable
 from xadapt.errors import XadaptError
 from xadapt.models import DEFAULT_MODEL
 from xadapt.precision import PRECISION_HELP
+from xadapt.settings import HOME_ENV, home_path
 from xadapt.train.tracking import TENSORBOARD_DIR, Tracking
 
 ModelOption = Annotated[str, typer.Option(help="Packaged model, local directory or hub id.")]
@@ -58,6 +60,8 @@ def train_command(
     out = out or Path("runs") / "train" / f"{study.task}-{study.lang}-{method}"
     if out.is_file() or (out.is_dir() and any(out.iterdir()) and not (out / RUN_FILE).is_file()):
         raise XadaptError(f"--out {out} exists and is not a run directory; its contents would be replaced. Choose a new --out")
+    check_writable(out, "--out")
+    check_writable(home_path(), HOME_ENV)
     run = TaskRun(method, study.task, study.lang, tuple(study.targets), samples, rate, seed, epochs, study.patience, study.time_budget)
     # beside the run, not in it: saving the run replaces its folder whole
     context = RunContext(study, data_dir, tracking=Tracking(report_to.value, str(out.parent / TENSORBOARD_DIR)))
@@ -108,6 +112,7 @@ def train_lang_command(
     given = {"steps": steps, "head_steps": head_steps}
     settings = replace(settings, **{name: value for name, value in given.items() if value is not None})
     code = normalize_lang(lang)
+    check_writable(home_path(), HOME_ENV)
     used = resolve_precision(precision.value)
     model_dir = resolve_model(model)
     with status(f"training the {code} language adapter ({settings.steps} steps, {used.name}: {used.reason}) ..."):

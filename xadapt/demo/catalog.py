@@ -29,7 +29,7 @@ from xadapt.errors import XadaptError
 from xadapt.languages import language_name
 from xadapt.study.results import RESULTS_FILE
 from xadapt.train.language import DONE
-from xadapt.train.saved import RUN_FILE
+from xadapt.train.saved import RUN_FILE, read_run_facts
 
 MAX_DEPTH = 4  # runs/<sweep>/artifacts/<run id>/run.json is three levels below runs/
 ADAPTER_DIR = "adapter"  # inside a language adapter's cache folder and inside a run
@@ -196,9 +196,6 @@ def _read_json(path: Path) -> dict:
 
 def _run_problem(path: Path, facts: dict, fingerprint: str) -> str | None:
     """Why the run in `path` cannot be used by a demo on the model with `fingerprint`, or None."""
-    missing = [k for k in ("method", "task", "head", "labels", "train_lang", "model") if k not in facts]
-    if missing:
-        return f"{RUN_FILE} lacks {', '.join(missing)}"
     try:
         spec = get_task(facts["task"])
     except XadaptError as err:
@@ -217,7 +214,7 @@ def _run_problem(path: Path, facts: dict, fingerprint: str) -> str | None:
 
 def _read_run(path: Path, fingerprint: str) -> RunEntry:
     try:
-        facts = _read_json(path / RUN_FILE)
+        facts = read_run_facts(path)
     except XadaptError as err:
         return RunEntry(f"{path.name}-{_path_hash(path)}", path, {}, str(err))
     problem = _run_problem(path, facts, fingerprint)

@@ -14,6 +14,7 @@ from pathlib import Path
 from xadapt.errors import XadaptError
 from xadapt.hub import looks_like_hub_id, snapshot
 from xadapt.models.catalog import MANIFEST, PACKAGED_MODELS
+from xadapt.models.check import check_model_folder
 
 _HUB_FILES = ["config.json", "*.safetensors", "*.json", "*.model", "*.txt"]
 
@@ -34,6 +35,7 @@ def resolve_model(name: str) -> Path:
     if path.is_dir():
         if not _is_model_dir(path):
             raise XadaptError(f"{path} is a directory but holds no config.json; it is not a transformers model")
+        check_model_folder(path)
         return path
     if name in PACKAGED_MODELS:
         from xadapt.models.packaged import prepare  # torch/transformers: only when converting
@@ -41,7 +43,9 @@ def resolve_model(name: str) -> Path:
         return prepare(name)
     if not looks_like_hub_id(name):
         raise XadaptError(f"model directory {path} does not exist")
-    return _from_hub(name)
+    folder = _from_hub(name)
+    check_model_folder(folder)
+    return folder
 
 
 def model_identity(model_dir: Path) -> dict:

@@ -21,7 +21,8 @@ from xadapt.errors import XadaptError
 from xadapt.languages import normalize_lang
 from xadapt.precision import BF16, FP32
 from xadapt.study.config import TASK_METHODS, StudyConfig
-from xadapt.settings import home_path, xadapt_home
+from xadapt.atomic import check_writable
+from xadapt.settings import HOME_ENV, home_path, xadapt_home
 from xadapt.study.executor import DEFAULT_EXECUTOR, ExecutorOptions, JobLost, make_executor
 from xadapt.study.local_executor import report_progress
 from xadapt.study.plan import TaskRun, make_plan
@@ -203,23 +204,25 @@ def run_sweep(
     data_dir = str(find_data_dir(data_dir))
     pool = make_executor(executor, options, on_epoch)
     out = Path(out).absolute()
+    check_writable(out, "--out")  # before a model is converted into the cache or anything trains
+    check_writable(home_path(), HOME_ENV)
     manifest = study.to_dict()
     sid = study_id(manifest)
     tracking = Tracking(report_to, str(out / TENSORBOARD_DIR), group=f"study-{sid}")
     context = RunContext(study, Path(data_dir), on_epoch=on_epoch, tracking=tracking)
+    plan = make_plan(study)
+    to_train = [
+        lang for lang in plan.language_adapters
+        if not is_cached(cache_dir(context.model_dir, lang, study.language_adapter, context.precision.name), DONE)
+    ]
+    fit_head = bool(to_train) and needs_head_fit(context.model_dir, study.language_adapter, data_dir, context.precision.name)
     _check_storage(pool, out, [Path(data_dir), context.model_dir.absolute()])
     store = ResultsStore.open(out, manifest)
     store.add_environment({**describe(), "precision": {"requested": study.precision, "used": context.precision.name,
                                                        "reason": context.precision.reason}})
     _CONTEXTS[_context_key(sid, data_dir, tracking)] = context
-    plan = make_plan(study)
     done = store.done_keys()
     pending = [run for run in plan.runs if any((run_key(context, run), lang) not in done for lang in run.eval_langs)]
-    to_train = [
-        lang for lang in plan.language_adapters
-        if not is_cached(cache_dir(context.model_dir, lang, study.language_adapter, context.precision.name), DONE)
-    ]
-    fit_head = needs_head_fit(context.model_dir, study.language_adapter, data_dir, context.precision.name)
     estimate = {bound: estimate_seconds(study, pending, to_train, fit_head, no_early_stop=bound == "estimate_max_seconds",
                                         precision=context.precision.name, workers=pool.slots)
                 for bound in ("estimate_seconds", "estimate_max_seconds")}
@@ -230,9 +233,9 @@ def run_sweep(
         "executor": pool.describe(), "out": str(out), "study_id": sid,
     })
     job_study = {**manifest, "model": str(context.model_dir.absolute())}  # workers load the converted model, never convert
+    if fit_head:  # first, alone: every language adapter trains against it
+        _prepare(pool, [LanguageAdapterJob(job_study, data_dir, sid, None, tracking)])
     if to_train:
-        if fit_head:  # first, alone: every language adapter trains against it
-            _prepare(pool, [LanguageAdapterJob(job_study, data_dir, sid, None, tracking)])
         _prepare(pool, [LanguageAdapterJob(job_study, data_dir, sid, lang, tracking) for lang in to_train])
     jobs = [
         RunJob(job_study, data_dir, run, sid,

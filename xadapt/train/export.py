@@ -22,7 +22,7 @@ from xadapt.adapters.io import DESCRIPTION_FILES
 from xadapt.adapters.peft_lora import export_lora
 from xadapt.atomic import atomic_directory
 from xadapt.errors import XadaptError
-from xadapt.train.saved import RUN_FILE, SavedRun, load_run
+from xadapt.train.saved import SavedRun, load_run, read_run_facts
 from xadapt.train.task import TASK
 
 
@@ -74,8 +74,8 @@ register(ExportFormat("peft", "PEFT's LoRA layout (adapter_config.json + adapter
 
 def _method_and_head(run_dir: Path) -> tuple[str, str]:
     """The adapter method of the run's task adapter and its head kind, read before any weights load."""
+    facts = read_run_facts(run_dir)
     try:
-        facts = json.loads((run_dir / RUN_FILE).read_text(encoding="utf-8"))
         if facts["method"] == "finetune":
             raise XadaptError(f"{run_dir} is a fully fine-tuned model, which is a transformers model already: "
                               f"load {run_dir / 'model'} with AutoModel.from_pretrained; `xadapt export` is for adapters")
@@ -90,8 +90,6 @@ def check_export(run_dir: Path, format_name: str, out: Path) -> ExportFormat:
     """The format to write, after checking the run, the method and the output folder (nothing is loaded)."""
     if format_name not in FORMATS:
         raise XadaptError(f"unknown export format {format_name!r}; choose from {', '.join(FORMATS)}")
-    if not (run_dir / RUN_FILE).is_file():
-        raise XadaptError(f"{run_dir} holds no {RUN_FILE}; pass a run directory written by `xadapt train` or a sweep's artifacts")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise XadaptError(f"--out {out} exists and is not an empty folder; name a new one (an export never overwrites)")
     export_format, (method, head) = FORMATS[format_name], _method_and_head(run_dir)

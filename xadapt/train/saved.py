@@ -61,13 +61,32 @@ def attach_language_adapter(model: AdapterModel, lang: str, source: str | Path) 
     model.import_peer_adapter(folder, lang)
 
 
+RUN_KEYS = ("method", "task", "head", "labels", "train_lang", "model", "base_model")  # what every reader of run.json needs
+
+
+def read_run_facts(directory: Path) -> dict:
+    """The facts of the run saved in `directory` (its run.json); `XadaptError` naming the damage if it is
+    missing, torn (a save cut off), not an object, or lacks a key every reader needs."""
+    path = Path(directory) / RUN_FILE
+    if not path.is_file():
+        raise XadaptError(f"{directory} holds no {RUN_FILE}; pass a directory written by `xadapt train` or a sweep")
+    try:
+        facts = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise XadaptError(f"{path} is damaged, not readable JSON ({err}): it was cut off or edited; train the run again") from None
+    if not isinstance(facts, dict):
+        raise XadaptError(f"{path} is damaged: it holds no JSON object; train the run again")
+    missing = [key for key in RUN_KEYS if key not in facts]
+    if missing:
+        raise XadaptError(f"{path} is damaged: it lacks {', '.join(missing)}; train the run again")
+    return facts
+
+
 def load_run(directory: Path, extra_language_adapters: dict[str, str | Path] | None = None) -> SavedRun:
     """The run saved in `directory`; a MAD-X run also takes `extra_language_adapters` (language -> a
     source `attach_language_adapter` reads), for zero-shot transfer to languages it was not given."""
     directory = Path(directory)
-    if not (directory / RUN_FILE).is_file():
-        raise XadaptError(f"{directory} holds no {RUN_FILE}; pass a directory written by `xadapt train` or a sweep")
-    facts = json.loads((directory / RUN_FILE).read_text(encoding="utf-8"))
+    facts = read_run_facts(directory)
     if extra_language_adapters and facts["method"] != "madx":
         raise XadaptError(f"a language adapter applies to MAD-X runs only; {directory} is a {facts['method']} run, "
                           "which uses none: drop --lang-adapter")
