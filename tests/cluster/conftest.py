@@ -1,6 +1,7 @@
 """The environment every Ray executor test shares: the default model, the data, a fresh XADAPT_HOME."""
 
 import os
+import secrets
 from types import SimpleNamespace
 
 import pytest
@@ -18,5 +19,7 @@ def env(tmp_path_factory, real_data):
     config.write_text(QUICK_STUDY, encoding="utf-8")
     environment = {**os.environ, "XADAPT_HOME": str(tmp_path_factory.mktemp("xadapt_home")), "COLUMNS": "200"}
     environment.pop("RAY_ADDRESS", None)
-    environment["RAY_AUTH_MODE"] = "token"  # the cluster and its drivers must agree; Ray's token file is ~/.ray/auth_token
+    # token authentication, with a token of this session's own (not the user's ~/.ray/auth_token): the cluster and its
+    # drivers share it, as the nodes of a real cluster must
+    environment.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32))
     return SimpleNamespace(model=model, data=real_data, work=work, config=config, environment=environment)
