@@ -93,6 +93,8 @@ def user_errors(fn: F) -> F:
         except XadaptError as err:
             err_console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False, soft_wrap=True)  # not markup: '.[demo]' stays
             raise typer.Exit(code=1) from None
+        except (typer.Exit, typer.Abort):  # a command's own exit code, or Ctrl-C at a prompt: not failures
+            raise
         except Exception as err:  # noqa: BLE001 - the last resort of every command: a line, and the traceback kept
             where = write_traceback(fn.__name__, err)
             summary = (str(err).strip().splitlines() or [""])[0]
