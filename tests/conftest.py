@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# the demo's trained parts and served app, shared by tests/demo and the fault suite's load test (trained once a session)
+pytest_plugins = ["demo_bed"]
 
 
 @pytest.fixture(scope="session")

@@ -8,18 +8,19 @@ import sys
 import threading
 import time
 
-from xadapt.atomic import STAGING, atomic_directory, exclusive
+from xadapt.atomic import STAGING, atomic_directory, atomic_file, exclusive
 
 
-def _killed_mid_save(final) -> None:
-    """A process that starts saving `final`, writes a file, and is killed with SIGKILL before it finishes."""
-    code = ("import sys, time; from pathlib import Path; from xadapt.atomic import atomic_directory\n"
-            "with atomic_directory(Path(sys.argv[1])) as staging:\n"
-            "    (staging / 'weights').write_bytes(b'x' * 1000); print('saving', flush=True); time.sleep(60)\n")
-    saver = subprocess.Popen([sys.executable, "-c", code, str(final)], stdout=subprocess.PIPE, text=True)
-    assert saver.stdout.readline() == "saving\n"
-    saver.send_signal(signal.SIGKILL)
-    saver.wait(timeout=30)
+def _killed_mid_save(final, saver: str = "atomic_directory", write: str = "(staging / 'weights').write_bytes(b'x' * 1000)") -> None:
+    """A process that starts saving `final` with `xadapt.atomic.<saver>`, runs `write` on its staging path, and is
+    killed with SIGKILL before it finishes."""
+    code = (f"import sys, time; from pathlib import Path; from xadapt.atomic import {saver}\n"
+            f"with {saver}(Path(sys.argv[1])) as staging:\n"
+            f"    {write}; print('saving', flush=True); time.sleep(60)\n")
+    process = subprocess.Popen([sys.executable, "-c", code, str(final)], stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline() == "saving\n"
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
 
 
 def test_a_staging_folder_left_by_a_killed_save_goes_with_the_next_save(tmp_path):
@@ -40,6 +41,18 @@ def test_a_live_processs_staging_folder_and_another_directorys_are_left_alone(tm
     with atomic_directory(tmp_path / "adapter"):
         pass
     assert mine.is_dir() and other.is_dir()
+
+
+def test_a_file_a_killed_writer_left_half_written_goes_with_the_next_write(tmp_path):
+    final = tmp_path / "report.md"
+    _killed_mid_save(final, "atomic_file", "staging.write_text('half')")
+    [left] = tmp_path.glob(".report.md.*.tmp")
+    live = tmp_path / f".report.md.{os.getppid()}.tmp"  # a writer still at work (a live process) keeps its file
+    live.write_text("mine")
+    assert not final.exists()
+    with atomic_file(final) as staging:
+        staging.write_text("whole")
+    assert final.read_text() == "whole" and not left.exists() and live.read_text() == "mine"
 
 
 def test_exclusive_makes_a_second_builder_wait_for_the_first(tmp_path):

@@ -1,9 +1,11 @@
 """Every command's last resort: an expected failure is one line and exit 1; an unexpected one (a bug)
 is one line naming the file that keeps its traceback, and exit 3 — never a traceback on the terminal."""
 
+import errno
 import re
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 import xadapt.cli.model as model_cli
@@ -26,6 +28,27 @@ def test_a_bug_prints_one_line_and_keeps_the_traceback_in_a_file(tmp_path, monke
     kept = Path(found.group(1)).read_text(encoding="utf-8")
     assert kept.startswith("Traceback") and "in broken" in kept and "second line" in kept
     assert Path(found.group(1)).parent == tmp_path / "crashes"
+
+
+@pytest.mark.parametrize("error", [
+    OSError(errno.ENOSPC, "No space left on device", "/full/out/results.jsonl"),
+    RuntimeError("a run failed in a worker process:\nSafetensorError: Error while serializing: I/O error: No space left on device (os error 28)"),
+])
+def test_a_full_disk_is_an_expected_failure_that_says_how_to_resume(tmp_path, monkeypatch, error):
+    monkeypatch.setenv("XADAPT_HOME", str(tmp_path))
+
+    def full(name):
+        try:
+            raise error
+        except Exception as err:
+            raise ValueError("saving failed") from err  # found through the chain of causes
+
+    monkeypatch.setattr(model_cli, "resolve_model", full)
+    result = CliRunner().invoke(app, ["model", "prepare", "some-model"])
+    [line] = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert result.exit_code == 1 and "Traceback" not in result.output and not (tmp_path / "crashes").exists()
+    assert line.startswith("error: no space left on the disk") and line.endswith("then run the same command again to resume")
+    assert ("writing /full/out/results.jsonl" in line) == isinstance(error, OSError)
 
 
 def test_an_expected_failure_is_one_line_and_exit_1(tmp_path, monkeypatch):

@@ -5,8 +5,9 @@ into place; a crash leaves only a hidden staging folder (named after its process
 that looks finished, and the next build of the same directory removes it once that process is gone. When two processes race, the first rename wins and the other's work is dropped;
 work too costly to do twice (a language adapter) is built under `exclusive`, so the second waits
 and finds it done.
-Files (the study manifest, the results table, converted weights) are written beside their place
-and renamed over it, so a reader sees the old content or the new, never half of either.
+Files (the study manifest, the results table, the report and its plots, converted weights) are
+written beside their place and renamed over it, so a reader sees the old content or the new, never
+half of either; the next write of the same file removes what a killed writer left beside it.
 """
 
 import fcntl
@@ -69,6 +70,10 @@ def _alive(pid: int) -> bool:
 def atomic_file(final: Path) -> Iterator[Path]:
     """Yield a staging path beside `final`; when the block ends without error it replaces `final`."""
     final = Path(final)
+    for abandoned in final.parent.glob(f".{final.name}.*.tmp"):  # of a process killed while writing `final`
+        pid = abandoned.name[len(final.name) + 2:-len(".tmp")]
+        if pid.isdigit() and not _alive(int(pid)):
+            abandoned.unlink(missing_ok=True)
     staging = final.with_name(f".{final.name}.{os.getpid()}.tmp")
     try:
         yield staging

@@ -11,8 +11,10 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 PEER_PYTHON = REPO / ".venv-peer" / "bin" / "python"
-# every case but two of the three precision cases (precision_adapter covers their code; CI time is short)
-ALL_CASES = "mlm,task_fixed,task_pipeline,lora,finetune,inference,precision_adapter,perplexity,sweep,workers,precision_grid,default_study"
+# every case but the study-sized ones (workers, precision_grid, default_study: sweeps of minutes, which CI's end-to-end
+# and worker tests cover) and two of the three precision cases (precision_adapter covers their code)
+ALL_CASES = "mlm,task_fixed,task_pipeline,lora,finetune,inference,precision_adapter,perplexity,sweep"
+MEASURED_TARGETS = 11  # all but those of the cases left out: masked-LM and fine-tuning precision (3), the grid, workers
 
 
 @pytest.mark.slow
@@ -51,19 +53,14 @@ def test_quick_suite_writes_well_formed_results(tmp_path):
     assert set(precision["tools"]) == {"xadapt", "xadapt bf16", "adapters", "adapters bf16"}
     assert set(precision["bf16_speedups"]) == {"xadapt", "adapters"} and all(v > 0 for v in precision["bf16_speedups"].values())
     assert precision["precisions"]["xadapt bf16"] == "bf16" and precision["precisions"]["adapters"] == "fp32"
-    assert set(summary["workers"]["seconds_by_workers"]) == {"1", "2"} and summary["workers"]["speedup"] > 0
-    grid = summary["precision_grid"]
-    assert {(c["method"], c["n"]) for c in grid["cells"]} == {("adapter", 2), ("finetune", 2)}  # in-language only, 2 seeds
-    assert all(c["fp32_mean"] >= 0 and c["bf16_mean"] >= 0 for c in grid["cells"]) and grid["verdicts"] >= 1
-    assert summary["default_study"]["runs"] == 1 and summary["default_study"]["cold_s"] > 0
     for name in ("full", "corpus"):
         assert summary["perplexity"][name]["perplexity_after"] > 1
     assert summary["perplexity"]["full"]["output_vocabulary"] is None
     assert 0 < summary["perplexity"]["corpus"]["output_vocabulary"] < 250_037  # part of XLM-R's vocabulary
     measured = [t for t in summary["targets"] if t["value"] is not None]
-    assert len(measured) >= 14  # all but the masked-LM and fine-tuning precision rows (their cases did not run)
+    assert len(measured) >= MEASURED_TARGETS
 
     text = table.read_text()
     for case_id in summary["cases"]:
         assert f"| {case_id} | xadapt |" in text
-    assert "warm / cold" in text and "| target |" in text and "2 workers" in text and "bf16 - fp32" in text
+    assert "warm / cold" in text and "| target |" in text and "bf16" in text

@@ -1,20 +1,16 @@
 """The demo's endpoints through `gradio_client`, against the app served by the `app` fixture.
 
 Each task kind's endpoint, the comparison view, the study tab, bad inputs and broken parts (a clear
-message, and the server keeps answering), and 20 concurrent requests with mixed compositions that
-must give exactly the answers of the same requests made one at a time.
+message, and the server keeps answering). Concurrent requests: tests/faults/test_demo_load.py.
 """
 
 import json
 
 import pytest
+from demo_bed import HYPOTHESIS, PREMISE, SWAHILI, TOPIC
 from gradio_client.exceptions import AppError
 
 from xadapt.adapters import AdapterModel
-
-SWAHILI = "Rais Samia Suluhu Hassan alizuru Dodoma jana."
-TOPIC = "Timu ya taifa ilishinda mechi ya mpira wa miguu jana usiku."
-PREMISE, HYPOTHESIS = "Mtoto anacheza mpira uwanjani.", "Mtoto yuko nje."
 
 
 def spans(result) -> list[tuple[str, str | None]]:
@@ -175,26 +171,6 @@ def test_the_study_tab_shows_the_report_and_plots(client, demo_env):
     for point in _points(curves):
         [epoch] = [e for e in in_language[(point["task"], point["method"], point["samples"])] if e["epoch"] == point["epoch"]]
         assert point["dev_score"] == pytest.approx(epoch["dev_score"])
-
-
-def test_twenty_concurrent_requests_get_their_own_compositions_answers(client, demo_env):
-    run, lang = demo_env.run, demo_env.language
-    calls = [
-        ("/ner", [run["madx"], lang["sw"], SWAHILI]),
-        ("/ner", [run["madx"], lang["en"], SWAHILI]),
-        ("/ner", [run["finetune"], "", SWAHILI]),
-        ("/classify", [run["sib200"], lang["sw"], TOPIC]),
-        ("/classify", [run["sib200"], lang["en"], TOPIC]),
-        ("/nli", [run["xnli"], "", PREMISE, HYPOTHESIS]),
-        ("/nli", [run["xnli"], lang["sw"], PREMISE, HYPOTHESIS]),
-        ("/choice", [run["xcopa"], "", "The man fell.", "cause", "He slipped.", "He laughed."]),
-    ]
-    requests = [calls[i % len(calls)] for i in range(20)]
-    sequential = [client.predict(*args, api_name=name) for name, args in requests]
-    jobs = [client.submit(*args, api_name=name) for name, args in requests]
-    concurrent = [job.result(timeout=300) for job in jobs]
-    assert concurrent == sequential
-    assert len({str(answer) for answer in sequential}) == len(calls)  # every composition answered differently
 
 
 def test_model_calls_share_one_queue_with_a_concurrency_limit(app):

@@ -11,6 +11,7 @@ XADAPT_HOME moves.
 """
 
 import json
+import os
 import re
 import shutil
 import time
@@ -29,6 +30,7 @@ from xadapt.models import resolve_model
 from xadapt.precision import resolve_precision
 from xadapt.study.local_executor import available_cores, default_workers
 import xadapt.study.sweep as sweep_module
+from xadapt.study.sweep import ARTIFACTS
 from xadapt.study.table import write_records_table
 
 QUICK_STUDY = """\
@@ -69,7 +71,10 @@ def env(tmp_path_factory, real_data):
     home = tmp_path_factory.mktemp("xadapt_home")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XADAPT_HOME", str(home))
-        yield SimpleNamespace(model=model, home=home, data=real_data, work=tmp_path_factory.mktemp("e2e"))
+        work = tmp_path_factory.mktemp("e2e")
+        yield SimpleNamespace(model=model, home=home, data=real_data, work=work)
+    for folder in (home, work):  # gigabytes of fine-tuned models: gone before the next module, passed or not
+        shutil.rmtree(folder)
 
 
 def _sweep_args(env, out: Path) -> list:
@@ -88,7 +93,14 @@ def sweep(env):
 
 
 def _copy(sweep, name: str) -> Path:
-    return Path(shutil.copytree(sweep.out, sweep.out.parent / name))
+    """A copy of the sweep's output to resume; its saved parts are hard links (a sweep replaces a run's parts
+    as a whole folder and never writes into them), so the copy costs no disk for the fine-tuned models."""
+    def link_saved_parts(source: str, target: str) -> None:
+        if f"/{ARTIFACTS}/" in source:
+            os.link(source, target)
+        else:
+            shutil.copy2(source, target)
+    return Path(shutil.copytree(sweep.out, sweep.out.parent / name, copy_function=link_saved_parts))
 
 
 def test_sweep_records_every_run_and_language_pair(sweep, env):

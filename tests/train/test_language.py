@@ -6,6 +6,7 @@ languages map into one space and can be swapped under a task adapter.
 """
 
 import json
+import shutil
 from dataclasses import replace
 
 import pytest
@@ -31,12 +32,14 @@ TINY = LanguageAdapterSettings(steps=2, head_steps=2, batch_size=4, max_length=3
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, real_data):
     model_dir = resolve_model("multilingual-e5-small")  # before XADAPT_HOME moves
+    home = tmp_path_factory.mktemp("home")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("XADAPT_HOME", str(tmp_path_factory.mktemp("home")))
+        patch.setenv("XADAPT_HOME", str(home))
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
         adapters = {lang: train_language_adapter(model_dir, tokenizer, lang, TINY, real_data) for lang in ("sw", "en")}
         head = shared_mlm_head(model_dir, tokenizer, TINY, real_data)
         yield model_dir, adapters, head
+    shutil.rmtree(home)
 
 
 def _weights(folder) -> dict[str, torch.Tensor]:

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from xadapt.errors import XadaptError
+from xadapt.errors import XadaptError, no_space_left
 from xadapt.settings import home_path
 from xadapt.train.tracking import CHOICES as TRACKING_CHOICES
 
@@ -96,6 +96,13 @@ def user_errors(fn: F) -> F:
         except (typer.Exit, typer.Abort):  # a command's own exit code, or Ctrl-C at a prompt: not failures
             raise
         except Exception as err:  # noqa: BLE001 - the last resort of every command: a line, and the traceback kept
+            full, path = no_space_left(err)
+            if full:  # the machine's state, not a bug: every save is atomic, so nothing finished is lost
+                place = f" writing {path}" if path else ""
+                err_console.print(f"[bold red]error:[/] no space left on the disk{escape(place)}; free some space (or point --out "
+                                  "and XADAPT_HOME at a larger disk), then run the same command again to resume",
+                                  highlight=False, soft_wrap=True)
+                raise typer.Exit(code=1) from None
             where = write_traceback(fn.__name__, err)
             summary = (str(err).strip().splitlines() or [""])[0]
             err_console.print(f"[bold red]error:[/] unexpected {type(err).__name__}: {escape(summary)} (a bug in xadapt; "

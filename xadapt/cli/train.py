@@ -99,10 +99,9 @@ def train_lang_command(
     """Train (or reuse from the cache) a MAD-X language adapter with masked-LM on a language's raw text."""
     from dataclasses import replace
 
-    from transformers import AutoTokenizer
-
     from xadapt.languages import normalize_lang
     from xadapt.models import resolve_model
+    from xadapt.models.tokenizer_cache import load_tokenizer
     from xadapt.precision import resolve_precision
     from xadapt.train.language import DONE, LanguageAdapterSettings, train_language_adapter
 
@@ -116,7 +115,7 @@ def train_lang_command(
     used = resolve_precision(precision.value)
     model_dir = resolve_model(model)
     with status(f"training the {code} language adapter ({settings.steps} steps, {used.name}: {used.reason}) ..."):
-        path = train_language_adapter(model_dir, AutoTokenizer.from_pretrained(model_dir), code, settings, data_dir, used.name,
+        path = train_language_adapter(model_dir, load_tokenizer(model_dir), code, settings, data_dir, used.name,
                                       tracking)
     facts = json.loads((path / DONE).read_text(encoding="utf-8"))
     console.print(
@@ -137,10 +136,9 @@ def eval_command(
     data_dir: DataOption = None,
 ) -> None:
     """Evaluate a saved adapter composition or fine-tuned model on a task's evaluation split."""
-    from transformers import AutoTokenizer
-
     from xadapt.data import load_split, resolve_eval_split
     from xadapt.languages import normalize_lang
+    from xadapt.models.tokenizer_cache import load_tokenizer
     from xadapt.train.evaluate import evaluate
     from xadapt.train.features import collator_for, encode
     from xadapt.train.saved import load_run
@@ -154,7 +152,7 @@ def eval_command(
     data = load_split(facts["task"], code, split, data_dir)
     if limit is not None and len(data) > limit:
         data = data.shuffle(seed=0).select(range(limit))
-    tokenizer = AutoTokenizer.from_pretrained(facts["base_model"])
+    tokenizer = load_tokenizer(facts["base_model"])
     encoded = encode(data, facts["head"], tokenizer, facts.get("max_length", 128))
     result = evaluate(saved.composed(code), encoded, collator_for(facts["head"], tokenizer), head=facts["head"], labels=facts["labels"])
     console.print(f"{facts['method']} ({facts['train_lang']}-trained) on {facts['task']} {code} {split} ({len(data)} examples):")

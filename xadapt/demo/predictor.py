@@ -18,13 +18,13 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from transformers import AutoTokenizer
 
 from xadapt.adapters import AdapterModel, Stack
 from xadapt.demo.catalog import ADAPTER_DIR, Catalog, LanguageAdapterEntry, RunEntry
 from xadapt.demo.kinds import CHOICE, NLI, Kind
 from xadapt.demo.spans import Word, entity_spans, split_words
 from xadapt.errors import XadaptError
+from xadapt.models.tokenizer_cache import load_tokenizer
 from xadapt.train.features import COPA_QUESTIONS
 from xadapt.train.saved import load_run
 from xadapt.train.task import ComposedModel
@@ -72,7 +72,7 @@ def _language_name(adapter: LanguageAdapterEntry) -> str:
 class Predictor:
     def __init__(self, catalog: Catalog, model_dir: Path):
         self.catalog = catalog
-        self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        self.tokenizer = load_tokenizer(model_dir)
         self.model = AdapterModel.from_pretrained(model_dir)
         self._blank_ids = {self.tokenizer.unk_token_id, self.tokenizer.convert_tokens_to_ids("▁")}
         self._tokenizer_lock = threading.Lock()  # a fast tokenizer's truncation settings are shared state

@@ -13,6 +13,7 @@ from pathlib import Path
 from xadapt.errors import XadaptError
 from xadapt.integrity import check_files
 from xadapt.models.catalog import MANIFEST
+from xadapt.models.tokenizer_cache import load_tokenizer
 
 TOKENIZER_FILES = ("tokenizer.json", "sentencepiece.bpe.model", "spiece.model", "tokenizer.model", "vocab.txt", "vocab.json")
 PICKLED_WEIGHTS = ("*.bin", "*.pt", "*.pth", "*.ckpt")
@@ -47,10 +48,8 @@ def check_model_folder(folder: Path) -> None:
         raise XadaptError(f"{folder}: config.json says vocab_size {vocab_size} but the embedding matrix has {rows} rows; "
                           "the config does not belong to these weights")
     if rows is not None:
-        from transformers import AutoTokenizer
-
         try:
-            tokens = len(AutoTokenizer.from_pretrained(folder))
+            tokens = len(load_tokenizer(folder))
         except Exception as err:  # noqa: BLE001 - any failure to read a user's tokenizer is theirs to fix
             raise XadaptError(f"{folder}: its tokenizer files cannot be read ({type(err).__name__}: {err})") from None
         if tokens > rows:

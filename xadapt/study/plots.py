@@ -18,6 +18,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, NullLocator
 
+from xadapt.atomic import atomic_file
 from xadapt.study.results import best_lr_runs, language_pairs, summarize, sweeps_rates
 
 TITLES = {
@@ -258,6 +259,7 @@ def write_plots(frame: pd.DataFrame, plots_dir: Path) -> list[Path]:
             if figure is None:
                 path.unlink(missing_ok=True)
                 continue
-            figure.savefig(path, dpi=150)
+            with atomic_file(path) as staging:  # a killed report leaves the old plot or the new one, never half
+                figure.savefig(staging, dpi=150, format=fmt)
             written.append(path)
     return written

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from xadapt.atomic import atomic_file
 from xadapt.study.findings import VERDICTS, convergence, findings
 from xadapt.study.plots import TITLES, write_plots
 from xadapt.study.results import (
@@ -289,5 +290,6 @@ def write_report(out_dir: Path, sources: list[Path] | None = None) -> Path:
         _plots(plot_files, out_dir),
     ]
     path = out_dir / REPORT_FILE
-    path.write_text("\n\n".join(s for s in sections if s) + "\n", encoding="utf-8")
+    with atomic_file(path) as staging:  # a killed report leaves the old report or the new one, never half
+        staging.write_text("\n\n".join(s for s in sections if s) + "\n", encoding="utf-8")
     return path

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import torch
 from datasets import Dataset
-from transformers import AutoTokenizer
 
 from xadapt.adapters import AdapterModel
 from xadapt.atomic import atomic_directory
@@ -21,6 +20,7 @@ from xadapt.data import get_task, load_corpus, load_split, nested_subsets, resol
 from xadapt.environment import describe
 from xadapt.errors import XadaptError
 from xadapt.models import model_identity, resolve_model
+from xadapt.models.tokenizer_cache import load_tokenizer
 from xadapt.precision import FP32, Precision, resolve_precision
 from xadapt.study.config import StudyConfig
 from xadapt.study.drift import drift_per_layer, layer_representations
@@ -54,7 +54,7 @@ class RunContext:
     def __post_init__(self):
         self.precision = resolve_precision(self.study.precision)  # what this machine computes the study's runs in
         self.model_dir = resolve_model(self.study.model)
-        self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
+        self.tokenizer = load_tokenizer(self.model_dir)
         self.identity = model_identity(self.model_dir)
         self.spec = get_task(self.study.task)
         self.collator = collator_for(self.spec.head, self.tokenizer)

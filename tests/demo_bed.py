@@ -32,6 +32,10 @@ TINY = QuickSettings(samples=40, epochs=1, max_length=64, eval_limit=20, dev_lim
 RUNS = (quick_run("sib200", "madx", "sw", ("sw",), TINY), quick_run("xnli", "adapter", "en", ("sw",), TINY),
         quick_run("xcopa", "adapter", "en", ("en",), TINY))
 OTHER_FINGERPRINT = "0000000000000000"
+# inputs the tests send the demo
+SWAHILI = "Rais Samia Suluhu Hassan alizuru Dodoma jana."
+TOPIC = "Timu ya taifa ilishinda mechi ya mpira wa miguu jana usiku."
+PREMISE, HYPOTHESIS = "Mtoto anacheza mpira uwanjani.", "Mtoto yuko nje."
 
 
 def free_port() -> int:
