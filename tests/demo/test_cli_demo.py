@@ -57,7 +57,7 @@ def test_without_gradio_the_command_says_how_to_install_it(monkeypatch):
     assert "pip install -e '.[demo]'" in " ".join(result.output.split())
 
 
-def test_a_bad_host_a_taken_port_and_a_port_out_of_range_are_refused_before_anything_loads(monkeypatch):
+def test_a_bad_host_a_taken_port_a_port_out_of_range_and_missing_folders_are_refused_before_anything_loads(monkeypatch):
     import socket
 
     import xadapt.demo.app as demo_app
@@ -72,6 +72,8 @@ def test_a_bad_host_a_taken_port_and_a_port_out_of_range_are_refused_before_anyt
             (["--host", "203.0.113.9"], 1, "cannot serve on 203.0.113.9:any port"),  # TEST-NET-3: never this machine's
             (["--port", str(used)], 1, f"port {used} on 127.0.0.1 is already in use; choose another --port"),
             (["--port", "70000"], 2, "Input should be less than or equal to 65535"),
+            (["--runs", "/nonexistent-runs"], 1, "--runs /nonexistent-runs does not exist; pass a folder where"),
+            (["--adapters", __file__], 1, f"--adapters {__file__} is a file; pass a folder of language adapters"),
         ]
         for options, code, message in cases:
             result = CliRunner().invoke(cli, ["demo", *options])

@@ -28,6 +28,10 @@ def demo_command(
     if importlib.util.find_spec("gradio") is None:
         raise XadaptError("the demo needs gradio, which is not installed; install it with `pip install -e '.[demo]'`")
     check_address(host, port)
+    for flag, folder in [*(("--runs", path) for path in runs or []), *([("--adapters", adapters)] if adapters else [])]:
+        if not folder.is_dir():
+            raise XadaptError(f"{flag} {folder} {'is a file' if folder.exists() else 'does not exist'}; pass a folder "
+                              f"{'where `xadapt train` or a sweep saved runs' if flag == '--runs' else 'of language adapters'}")
     if quickstart:
         from xadapt.demo.quickstart import quickstart as train_quickstart
 

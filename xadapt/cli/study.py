@@ -21,13 +21,16 @@ from xadapt.study.executor import DEFAULT_EXECUTOR, EXECUTORS, ExecutorOptions
 ExecutorChoice = Enum("ExecutorChoice", {name: name for name in EXECUTORS}, type=str)  # the executor registry's entries
 
 
+NUMBER_EXAMPLES = {"--lrs": "1e-4,3e-4", "--sizes": "100,300", "--seeds": "0,1,2"}
+
+
 def _numbers(text: str | None, kind: type, flag: str) -> list | None:
     if text is None:
         return None
     try:
         return [kind(part) for part in text.replace(" ", "").split(",") if part]
     except ValueError:
-        raise XadaptError(f"{flag} takes comma-separated {kind.__name__}s, e.g. {flag} {'1e-4,3e-4' if kind is float else '100,300'}; got {text!r}") from None
+        raise XadaptError(f"{flag} takes comma-separated {kind.__name__}s, e.g. {flag} {NUMBER_EXAMPLES[flag]}; got {text!r}") from None
 
 
 def _names(text: str | None) -> list[str] | None:
@@ -49,16 +52,24 @@ def _learning_rates(text: str | None, methods: list[str]) -> dict[str, list[floa
 
 
 def load_study_file(path: Path) -> dict:
+    if path.is_dir():
+        raise XadaptError(f"study file {path} is a directory; pass a YAML file (see configs/studies/ for examples)")
     if not path.is_file():
         raise XadaptError(f"study file {path} does not exist; see configs/studies/ for examples")
-    text = path.read_text(encoding="utf-8")
     try:
-        values = yaml.safe_load(text) or {}
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise XadaptError(f"study file {path} is not text (UTF-8); pass a YAML file (see configs/studies/ for examples)") from None
+    try:
+        values = yaml.safe_load(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""
         problem = getattr(err, "problem", None) or "not valid YAML"
         raise XadaptError(f"{path}{where}: {problem}; fix the YAML syntax (see configs/studies/ for examples)") from None
+    if values is None:  # nothing but comments: running the default study instead would be a surprise of an hour
+        raise XadaptError(f"study file {path} is empty; write in it the settings that differ from the default study "
+                          "(task:, lang:, sizes: ...; configs/studies/default.yaml lists them all)")
     if not isinstance(values, dict):
         raise XadaptError(f"{path} must hold a mapping of study settings (task:, lang:, sizes: ...)")
     return values
@@ -167,35 +178,38 @@ def sweep_command(
     out = out or Path("runs") / f"{study.task}-{study.lang}"
 
     start = time.perf_counter()
-    with Progress(
+    bar = Progress(  # shown once the plan is announced: a study refused before that shows no bar beside its error
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         TextColumn("ETA"), TimeRemainingColumn(), console=console,
-    ) as bar:
-        handle = bar.add_task("runs", total=None)
+    )
+    handle = bar.add_task("runs", total=None)
 
-        def progress(done, total, run, records):
-            scores = ", ".join(f"{r['eval_lang']} {r['score']:.3f}" if r["status"] == "ok" else f"{r['eval_lang']} FAILED" for r in records)
-            bar.update(handle, completed=done, total=total)
-            stop = next((f"; best epoch {r['best_epoch']} of {r['epochs_trained']}, stopped by {r['stop_reason'].replace('_', ' ')}"
-                         for r in records if r["status"] == "ok"), "")
-            console.print(f"  {run.method:<9} {run.train_lang}→{','.join(run.eval_langs)} n={run.samples:<5} lr={run.lr:<7g} seed={run.seed}: {scores}{stop}")
+    def progress(done, total, run, records):
+        scores = ", ".join(f"{r['eval_lang']} {r['score']:.3f}" if r["status"] == "ok" else f"{r['eval_lang']} FAILED" for r in records)
+        bar.update(handle, completed=done, total=total)
+        stop = next((f"; best epoch {r['best_epoch']} of {r['epochs_trained']}, stopped by {r['stop_reason'].replace('_', ' ')}"
+                     for r in records if r["status"] == "ok"), "")
+        console.print(f"  {run.method:<9} {run.train_lang}→{','.join(run.eval_langs)} n={run.samples:<5} lr={run.lr:<7g} seed={run.seed}: {scores}{stop}")
 
-        def on_epoch(point):
-            run = point["run"]
-            bar.update(handle, description=f"{run.method} {run.train_lang} n={run.samples} seed={run.seed}: "
-                                           f"epoch {point['epoch']} (≤{point['epochs']:g}), dev {point['dev_score']:.3f}")
+    def on_epoch(point):
+        run = point["run"]
+        bar.update(handle, description=f"{run.method} {run.train_lang} n={run.samples} seed={run.seed}: "
+                                       f"epoch {point['epoch']} (≤{point['epochs']:g}), dev {point['dev_score']:.3f}")
 
-        def announce(facts):
-            _print_plan(facts)
-            bar.update(handle, total=facts["pending"], completed=0)
+    def announce(facts):
+        _print_plan(facts)
+        bar.update(handle, total=facts["pending"], completed=0)
+        bar.start()
 
-        options = ExecutorOptions(workers=workers, address=address, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run,
-                                  retries=retries)
-        try:
-            run_sweep(study, out, data_dir, executor.value, options, announce=announce, progress=progress, on_epoch=on_epoch,
-                      report_to=report_to.value)
-        except KeyboardInterrupt:
-            raise XadaptError(f"interrupted; the finished runs are in {out}: run the same command again to resume") from None
+    options = ExecutorOptions(workers=workers, address=address, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run,
+                              retries=retries)
+    try:
+        run_sweep(study, out, data_dir, executor.value, options, announce=announce, progress=progress, on_epoch=on_epoch,
+                  report_to=report_to.value)
+    except KeyboardInterrupt:
+        raise XadaptError(f"interrupted; the finished runs are in {out}: run the same command again to resume") from None
+    finally:
+        bar.stop()
     report = write_report(out)
     console.print(f"[green]done[/] in {(time.perf_counter() - start) / 60:.1f} min; report: {report}")
     from xadapt.cli.report import print_findings, print_overview

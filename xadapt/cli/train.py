@@ -99,6 +99,7 @@ def train_lang_command(
     """Train (or reuse from the cache) a MAD-X language adapter with masked-LM on a language's raw text."""
     from dataclasses import replace
 
+    from xadapt.data.corpora import require_corpus
     from xadapt.languages import normalize_lang
     from xadapt.models import resolve_model
     from xadapt.models.tokenizer_cache import load_tokenizer
@@ -111,6 +112,7 @@ def train_lang_command(
     given = {"steps": steps, "head_steps": head_steps}
     settings = replace(settings, **{name: value for name, value in given.items() if value is not None})
     code = normalize_lang(lang)
+    require_corpus(code, data_dir)  # before the model loads or a lock is taken
     check_writable(home_path(), HOME_ENV)
     used = resolve_precision(precision.value)
     model_dir = resolve_model(model)

@@ -46,13 +46,8 @@ def corpus_languages(data_dir: DataDir = None) -> list[str]:
     return sorted(code for code in codes if code is not None and corpus_files(code, root))
 
 
-def load_corpus(
-    lang: str, data_dir: DataDir = None, heldout_fraction: float = 0.01, heldout_lines: int | None = None
-) -> Corpus:
-    """All raw text of ``lang``, split into training lines and a deterministic held-out slice.
-
-    ``heldout_lines`` (a count of distinct lines) takes precedence over ``heldout_fraction``.
-    """
+def require_corpus(lang: str, data_dir: DataDir = None) -> list[Path]:
+    """The raw-text files of ``lang``, or a user error naming where they were looked for and which languages have some."""
     files = corpus_files(lang, data_dir)
     if not files:
         root = find_data_dir(data_dir)
@@ -61,6 +56,17 @@ def load_corpus(
             f"no raw text for {lang!r} under {root / CORPUS_ROOT / get_language(lang).iso3}; "
             f"languages with raw text: {having}."
         )
+    return files
+
+
+def load_corpus(
+    lang: str, data_dir: DataDir = None, heldout_fraction: float = 0.01, heldout_lines: int | None = None
+) -> Corpus:
+    """All raw text of ``lang``, split into training lines and a deterministic held-out slice.
+
+    ``heldout_lines`` (a count of distinct lines) takes precedence over ``heldout_fraction``.
+    """
+    files = require_corpus(lang, data_dir)
     lines = [line.strip() for path in files for _, line in iter_lines(path)]
     lines = [line for line in lines if line]
     distinct = list(dict.fromkeys(lines))

@@ -198,7 +198,8 @@ def find_data_dir(explicit: DataDir = None) -> Path:
     for candidate in data_dir_candidates(explicit):
         if candidate.is_dir() and any((candidate / root).is_dir() for root in roots):
             return candidate.resolve()
-        reason = "holds none of the benchmark folders" if candidate.is_dir() else "does not exist"
+        reason = ("holds none of the benchmark folders" if candidate.is_dir() else
+                  "is a file, not a folder" if candidate.exists() else "does not exist")
         looked.append(f"{candidate.absolute()} ({reason})")
     raise XadaptError(
         f"no benchmark data found. Looked in: {'; '.join(looked)}. Point xadapt at a folder laid out like "

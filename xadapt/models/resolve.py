@@ -41,6 +41,8 @@ def resolve_model(name: str) -> Path:
         from xadapt.models.packaged import prepare  # torch/transformers: only when converting
 
         return prepare(name)
+    if path.exists() and not path.is_dir():
+        raise XadaptError(f"{path} is a file; --model takes a model directory (with config.json), a packaged model or a hub id")
     if not looks_like_hub_id(name):
         raise XadaptError(f"model directory {path} does not exist")
     folder = _from_hub(name)

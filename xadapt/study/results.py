@@ -93,9 +93,10 @@ def _plain(value: Any) -> Any:
 def _scan(data: bytes, path: Path) -> tuple[list[dict], int]:
     """Parse JSON Lines; return the records and the length in bytes of the part that is valid.
 
-    Only the last line may be torn (no newline, or not parseable): that is what a kill during an
-    append leaves. A bad line anywhere else is damage no append causes, so it is an error rather
-    than a result silently dropped."""
+    Only the last line may be torn: the start of a record without its newline (what a kill during an
+    append leaves), or with NUL bytes before a newline (what a lost write-back can leave). A bad line
+    anywhere else, or a last line that is no start of a record, is damage no append causes, so it is
+    an error rather than a result silently dropped (and cut by the next append)."""
     lines = data.split(b"\n")  # the last item is what follows the last newline: b"" or a torn tail
     records: list[dict] = []
     valid = 0
@@ -106,7 +107,7 @@ def _scan(data: bytes, path: Path) -> tuple[list[dict], int]:
             except ValueError:
                 record = None
             if not isinstance(record, dict):
-                if number == len(lines) - 1 and not lines[-1]:
+                if number == len(lines) - 1 and not lines[-1] and (line.startswith(b"{") or b"\x00" in line):
                     break
                 raise XadaptError(
                     f"line {number} of {path} is not a JSON record; the file was changed outside xadapt. "
@@ -363,7 +364,23 @@ def study_records(out_dir: Path) -> list[dict]:
     records = store.records()
     if not records:
         raise XadaptError(f"{store.results_path} holds no complete record yet; wait until the sweep finishes a run")
+    for number, record in enumerate(records, start=1):
+        _check_record(record, number, store.results_path)
     return records
+
+
+RECORD_KEYS = ("run_id", "eval_lang", "method", "train_lang", "samples")  # what every record a sweep writes has
+
+
+def _check_record(record: dict, number: int, path: Path) -> None:
+    """Raise `XadaptError` when record `number` of `path` cannot be a sweep's: a key missing, a number that is none."""
+    missing = [key for key in RECORD_KEYS if key not in record]
+    wrong = [key for key in _INTS + _FLOATS
+             if record.get(key) is not None and (isinstance(record[key], bool) or not isinstance(record[key], (int, float)))]
+    if missing or wrong:
+        problem = f"it lacks {', '.join(missing)}" if missing else f"{wrong[0]} must be a number, got {record[wrong[0]]!r}"
+        raise XadaptError(f"record {number} of {path} was not written by a sweep ({problem}); the file was changed "
+                          "outside xadapt. Fix or delete that line (a sweep re-runs the missing run) and try again.")
 
 
 def load_frame(*out_dirs: Path) -> pd.DataFrame:

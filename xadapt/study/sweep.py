@@ -200,6 +200,9 @@ def run_sweep(
     records to `out/results.jsonl`. With `report_to`, each run is reported to that tracker under its
     run id, grouped by the study id (TensorBoard: `out/tensorboard/`)."""
     Tracking(report_to).check()
+    if study.targets and not study.source:  # they would be recorded and silently never evaluated
+        raise XadaptError(f"--targets {','.join(map(str, study.targets))} are zero-shot target languages, and there is "
+                          "no --source to transfer from; set --source (e.g. en) or drop --targets")
     study = validate(study, data_dir)
     data_dir = str(find_data_dir(data_dir))
     pool = make_executor(executor, options, on_epoch)

@@ -61,7 +61,8 @@ def attach_language_adapter(model: AdapterModel, lang: str, source: str | Path) 
     model.import_peer_adapter(folder, lang)
 
 
-RUN_KEYS = ("method", "task", "head", "labels", "train_lang", "model", "base_model")  # what every reader of run.json needs
+# what every reader of run.json needs, and of what kind
+RUN_KEYS = {"method": str, "task": str, "head": str, "labels": list, "train_lang": str, "model": dict, "base_model": str}
 
 
 def read_run_facts(directory: Path) -> dict:
@@ -79,6 +80,11 @@ def read_run_facts(directory: Path) -> dict:
     missing = [key for key in RUN_KEYS if key not in facts]
     if missing:
         raise XadaptError(f"{path} is damaged: it lacks {', '.join(missing)}; train the run again")
+    wrong = [key for key, kind in RUN_KEYS.items() if not isinstance(facts[key], kind)]
+    if wrong:
+        kind = RUN_KEYS[wrong[0]]
+        raise XadaptError(f"{path} is damaged: {wrong[0]} must be {'text' if kind is str else f'a {kind.__name__}'}, "
+                          f"got {facts[wrong[0]]!r}; train the run again")
     return facts
 
 
