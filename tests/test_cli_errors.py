@@ -93,6 +93,8 @@ def _first_error(args: list[str]) -> tuple[int, str]:
     ("a score that is no number", ["report", "{text_score}"], "score must be a number, got 'high'"),
     ("a whole line that is no record", ["report", "{garbage_line}"], "line 1 of"),
     ("no raw text", ["train-lang", "--lang", "xh"], "no raw text for 'xh'"),
+    ("a run folder that does not exist", ["eval", "{folder}/missing", "--lang", "sw"], "missing does not exist; pass a directory"),
+    ("a file as the run", ["export", "{garbage}", "--format", "adapters", "--out", "{folder}/x"], "garbage is a file; pass a directory"),
 ])
 def test_bad_input_is_one_line_and_exit_1_before_any_work(tmp_path, monkeypatch, real_data, name, args, message):
     monkeypatch.setenv("XADAPT_HOME", str(tmp_path / "home"))

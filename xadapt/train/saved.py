@@ -70,7 +70,8 @@ def read_run_facts(directory: Path) -> dict:
     missing, torn (a save cut off), not an object, or lacks a key every reader needs."""
     path = Path(directory) / RUN_FILE
     if not path.is_file():
-        raise XadaptError(f"{directory} holds no {RUN_FILE}; pass a directory written by `xadapt train` or a sweep")
+        what = "holds no " + RUN_FILE if Path(directory).is_dir() else "is a file" if Path(directory).exists() else "does not exist"
+        raise XadaptError(f"{directory} {what}; pass a directory written by `xadapt train` or a sweep")
     try:
         facts = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as err:
