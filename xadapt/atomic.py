@@ -49,11 +49,15 @@ def remove_abandoned_staging(final: Path) -> list[Path]:
     """Remove the staging folders of `final` whose process is gone (killed mid-save); the ones removed."""
     removed = []
     for staging in final.parent.glob(f".{final.name}{STAGING}*"):
-        pid = staging.name[len(final.name) + 1 + len(STAGING):].split("-", 1)[0]
-        if staging.is_dir() and pid.isdigit() and not _alive(int(pid)):
+        if staging.is_dir() and _writer_gone(staging.name[len(final.name) + 1 + len(STAGING):].split("-", 1)[0]):
             shutil.rmtree(staging, ignore_errors=True)
             removed.append(staging)
     return removed
+
+
+def _writer_gone(pid: str) -> bool:
+    """Whether `pid`, the process id a staging name carries, names a process that no longer runs."""
+    return pid.isdigit() and not _alive(int(pid))
 
 
 def _alive(pid: int) -> bool:
@@ -71,8 +75,7 @@ def atomic_file(final: Path) -> Iterator[Path]:
     """Yield a staging path beside `final`; when the block ends without error it replaces `final`."""
     final = Path(final)
     for abandoned in final.parent.glob(f".{final.name}.*.tmp"):  # of a process killed while writing `final`
-        pid = abandoned.name[len(final.name) + 2:-len(".tmp")]
-        if pid.isdigit() and not _alive(int(pid)):
+        if _writer_gone(abandoned.name[len(final.name) + 2:-len(".tmp")]):
             abandoned.unlink(missing_ok=True)
     staging = final.with_name(f".{final.name}.{os.getpid()}.tmp")
     try:
