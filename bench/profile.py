@@ -30,7 +30,8 @@ from xadapt.models import DEFAULT_MODEL, resolve_model
 from xadapt.train.evaluate import evaluate
 from xadapt.train.features import encode
 from xadapt.train.language import language_adapter_model
-from xadapt.train.task import ComposedModel, TrainSettings, build_model, seeded, train
+from xadapt.methods import build_run_model
+from xadapt.train.task import ComposedModel, TrainSettings, seeded, train
 
 GEMM = ("aten::addmm", "aten::mm", "aten::bmm", "aten::baddbmm", "aten::linear", "aten::matmul",
         "aten::_scaled_dot_product_flash_attention_for_cpu", "aten::_scaled_dot_product_flash_attention_for_cpu_backward",
@@ -63,7 +64,7 @@ def _model_and_data(method: str, precision: str, examples: int):
         return language_adapter_model(model_dir, "sw", precision=precision), rows, DataCollatorForLanguageModeling(tokenizer)
     spec = get_task("wikiann")
     data = encode(load_split("wikiann", "sw", "train").select(range(examples)), spec.head, tokenizer, 128)
-    model, composition_for = build_model(method, model_dir, spec.head, len(spec.labels), {})
+    model, composition_for = build_run_model(method, model_dir, spec.head, len(spec.labels))
     return ComposedModel(model, composition_for("sw"), precision=precision), data, DataCollatorForTokenClassification(tokenizer)
 
 
@@ -102,7 +103,7 @@ def time_evaluation(precision: str, batch_sizes: list[int]) -> list[dict]:
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     spec = get_task("wikiann")
     data = encode(load_split("wikiann", "sw", "test").select(range(500)), spec.head, tokenizer, 128)
-    model, composition_for = build_model("adapter", model_dir, spec.head, len(spec.labels), {})
+    model, composition_for = build_run_model("adapter", model_dir, spec.head, len(spec.labels))
     composed = ComposedModel(model, composition_for("sw"), precision=precision)
     collator = DataCollatorForTokenClassification(tokenizer)
     evaluate(composed, data.select(range(64)), collator, head=spec.head, labels=spec.labels)  # warm-up

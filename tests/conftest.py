@@ -34,3 +34,21 @@ def pytest_runtest_makereport(item, call):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
         report.longrepr = f"skipped in CI, which must run every test: {reason}"
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A 2-layer, width-32 BERT with multilingual-e5-small's tokenizer and vocabulary, seeded."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    from xadapt.models import resolve_model
+
+    source = resolve_model("multilingual-e5-small")
+    folder = tmp_path_factory.mktemp("tiny-model")
+    config = BertConfig.from_pretrained(source)
+    config.update({"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64})
+    torch.manual_seed(0)
+    BertModel(config).save_pretrained(folder, safe_serialization=True)
+    AutoTokenizer.from_pretrained(source).save_pretrained(folder)
+    return folder

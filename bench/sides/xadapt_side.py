@@ -27,7 +27,8 @@ from xadapt.train.features import collator_for
 from xadapt.data import load_corpus
 from xadapt.precision import FP32
 from xadapt.train.language import MLM_HEAD, LanguageAdapterSettings, corpus_token_ids, language_adapter_model
-from xadapt.train.task import TASK, ComposedModel, TrainSettings, build_model, seeded, train
+from xadapt.methods import build_run_model
+from xadapt.train.task import TASK, ComposedModel, TrainSettings, seeded, train
 
 HEAD = "token_classification"
 
@@ -42,7 +43,7 @@ def composed_model(spec: dict) -> ComposedModel:
             tokens = corpus_token_ids(AutoTokenizer.from_pretrained(spec["model_dir"]), corpus.train, LanguageAdapterSettings().max_length)
             composed.model.heads[MLM_HEAD].restrict_vocabulary(tokens)
         return composed
-    model, composition_for = build_model(spec["method"], spec["model_dir"], HEAD, spec["num_labels"], {})
+    model, composition_for = build_run_model(spec["method"], spec["model_dir"], HEAD, spec["num_labels"])
     return ComposedModel(model, composition_for(spec["lang"]), precision=precision)
 
 

@@ -15,7 +15,7 @@ from transformers import AttentionInterface, AttentionMaskInterface
 
 from xadapt import upstream
 from xadapt.adapters import AdapterModel, attention
-from xadapt.adapters.plan import ForwardPlan, running
+from xadapt.adapters.forward_plan import ForwardPlan, running
 from xadapt.errors import XadaptError
 
 PREFIX = {"prefix_length": 3, "bottleneck_size": 8}

@@ -7,7 +7,7 @@ import torch
 from adapter_helpers import FAMILIES, TINY, make_inputs, randomize, tiny_model
 from transformers import BertForMaskedLM, XLMRobertaForMaskedLM
 
-from xadapt.adapters import HEADS, AdapterModel
+from xadapt.adapters import HEAD_CLASSES, AdapterModel
 from xadapt.adapters.invertible import NICEBlock
 from xadapt.errors import XadaptError
 
@@ -19,7 +19,7 @@ def _labels(inputs, positions=(1, 4)):
     return labels
 
 
-@pytest.mark.parametrize("kind", sorted(HEADS))
+@pytest.mark.parametrize("kind", sorted(HEAD_CLASSES))
 def test_every_head_kind_predicts_and_round_trips(tmp_path, kind):
     model = tiny_model()
     inputs = make_inputs()

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from xadapt.data import SPLITS, find_data_dir, get_task, list_tasks, load_split, resolve_eval_split
-from xadapt.data.registry import HEADS, METRICS
+from xadapt.data.registry import TASK_HEADS, METRICS
 from xadapt.errors import XadaptError
 
 REQUIRED = {"sib200", "wikiann", "masakhaner", "xnli", "afrisenti", "xcopa"}
@@ -24,7 +24,7 @@ def test_required_tasks_are_registered():
 def test_every_spec_is_complete(name):
     spec = get_task(name)
     assert spec.name == name
-    assert spec.head in HEADS and spec.metric in METRICS
+    assert spec.head in TASK_HEADS and spec.metric in METRICS
     assert spec.labels and len(set(spec.labels)) == len(spec.labels)
     assert "/" in spec.hub_id and (spec.hub_configs or spec.hub_config_style)
     assert set(spec.columns) in COLUMNS[spec.head]

@@ -1,4 +1,4 @@
-"""The fault suite's test bed: a tiny model, a tiny study and a process that starts sweeps in milliseconds.
+"""The fault suite's test bed: a tiny study on the tiny model (tests/conftest.py) and a process that starts sweeps in milliseconds.
 
 The model has multilingual-e5-small's tokenizer and vocabulary but 2 layers of width 32 (random
 weights, 32 MB): a whole sweep's work takes seconds, so the suite can kill and resume one many
@@ -16,7 +16,6 @@ from types import SimpleNamespace
 
 import pytest
 
-from xadapt.models import resolve_model
 
 HERE = Path(__file__).resolve().parent
 TINY_STUDY = """\
@@ -32,22 +31,6 @@ max_length: 32
 batch_size: 4
 language_adapter: {steps: 4, head_steps: 4, batch_size: 4, max_length: 32, heldout_sentences: 8}
 """
-
-
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory) -> Path:
-    """A 2-layer, width-32 BERT with multilingual-e5-small's tokenizer and vocabulary, seeded."""
-    import torch
-    from transformers import AutoTokenizer, BertConfig, BertModel
-
-    source = resolve_model("multilingual-e5-small")
-    folder = tmp_path_factory.mktemp("tiny-model")
-    config = BertConfig.from_pretrained(source)
-    config.update({"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64})
-    torch.manual_seed(0)
-    BertModel(config).save_pretrained(folder, safe_serialization=True)
-    AutoTokenizer.from_pretrained(source).save_pretrained(folder)
-    return folder
 
 
 class Zygote:

@@ -27,7 +27,7 @@ from pathlib import Path
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
 import xadapt.atomic
-import xadapt.models.packaged
+import xadapt.models.conversion
 import xadapt.study.runner
 import xadapt.train.export
 import xadapt.train.language
@@ -93,7 +93,7 @@ def arm(phase: str, at: int, marker: Path) -> None:
             if moment("save"):
                 die()
 
-    for module in (xadapt.models.packaged, xadapt.study.runner, xadapt.train.export, xadapt.train.language):
+    for module in (xadapt.models.conversion, xadapt.study.runner, xadapt.train.export, xadapt.train.language):
         module.atomic_directory = unfinished
 
     savefig = Figure.savefig

@@ -7,7 +7,7 @@ import pytest
 
 from xadapt.errors import XadaptError
 from xadapt.models.e5_file import dequantize_q4_0, read_e5_file
-from xadapt.models.catalog import PACKAGED_MODELS
+from xadapt.models.packaged_models import PACKAGED_MODELS
 
 
 def test_q4_block_decodes_low_nibbles_first_then_high():

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from xadapt.cli import app
 from xadapt.models import PACKAGED_MODELS, resolve_model
-from xadapt.models.catalog import MANIFEST
+from xadapt.models.packaged_models import MANIFEST
 
 NAME = "multilingual-e5-small"
 

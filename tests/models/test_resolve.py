@@ -7,8 +7,8 @@ import pytest
 
 from xadapt.errors import XadaptError
 from xadapt.models import packaged, resolve_model
-from xadapt.models.catalog import MANIFEST, PACKAGED_MODELS, PackagedModel
-from xadapt.models.packaged import prepare
+from xadapt.models.packaged_models import MANIFEST, PACKAGED_MODELS, PackagedModel
+from xadapt.models.conversion import prepare
 
 
 def _folder_like_the_default(tmp_path, leave_out=(), config=None):

@@ -4,7 +4,10 @@ The peer pins transformers 4.57, so it lives in its own venv (tests/peer/setup_p
 runs in a subprocess (tests/peer/peer_side.py). Everything crosses over as files in a tmp dir:
 the base model's config and safetensors weights, the inputs, xadapt-saved adapters (to_peer),
 peer-saved adapters (from_peer), xadapt's exports in the `adapters` and PEFT layouts (loaded there by
-the libraries themselves), and the peer's outputs and trainable-parameter counts.
+the libraries themselves), and the peer's outputs and trainable-parameter counts. The training cases
+(AdapterFusion trained a few optimiser steps from the same weights on both sides) send xadapt's
+adapters, fusion layer and head, and bring back the peer's trained weights (outputs.safetensors)
+and its losses and trainable parameters (training.json).
 
 Model specs: tiny random BERT and XLM-R configs, and the default model when it is available
 (`XADAPT_DEFAULT_MODEL_DIR`, else `xadapt.models.resolve_model("multilingual-e5-small")`).
@@ -256,6 +259,149 @@ def randomize(module: torch.nn.Module, seed: int) -> None:
             param.copy_(value)
 
 
+TRAIN_TOLERANCE = 1e-5  # the largest absolute difference of a trained weight from the peer's (relative, for losses)
+TRAIN_MOVES = 1e-3  # each trained part must move at least this far, or the comparison would prove nothing
+
+
+@dataclass(frozen=True)
+class TrainingCase:
+    """AdapterFusion trained on both sides from identical weights: frozen adapters, trained fusion + head.
+
+    Each step: the classification loss of `Fuse(...)` with the head, plus the value-matrix
+    regulariser as each library computes it (xadapt: `fusion_regularization_loss(fuse)`, the
+    peer: `get_fusion_regularization_loss()`, which its AdapterTrainer uses), backward, and one step
+    of `torch.optim.<optimizer>(**hyper)` over every parameter the library's own freezing leaves
+    trainable (xadapt: `train_adapter(fuse, heads=head)`, the peer: `train_adapter_fusion(fuse)`).
+    Both run in eval mode, so dropout is off and the steps are deterministic.
+    """
+
+    id: str
+    adapters: tuple[PeerAdapter, ...]
+    optimizer: str  # a torch.optim class name
+    hyper: dict
+    steps: int = 3
+    num_labels: int = 3
+
+    @property
+    def case(self) -> Case:
+        """The adapters and fusion layer, prepared (random weights, saved for the peer) like any to_peer case."""
+        return Case(self.id, self.adapters, {"fuse": [a.name for a in self.adapters]}, ("to_peer",), fusion=True)
+
+
+TRAINING_CASES = (
+    TrainingCase(
+        "fuse_train_sgd",
+        (_bn("a", "seq_bn", "SeqBnConfig", reduction_factor=4), _bn("b", "seq_bn", "SeqBnConfig", reduction_factor=8)),
+        "SGD",
+        {"lr": 0.5},
+    ),
+    TrainingCase(  # Houlsby adapters: fusion layers after attention and after the feed-forward block
+        "fuse_train_adamw",
+        (
+            _bn("a", "double_seq_bn", "DoubleSeqBnConfig", reduction_factor=4),
+            _bn("b", "double_seq_bn", "DoubleSeqBnConfig", reduction_factor=8),
+        ),
+        "AdamW",
+        # eps above the default 1e-8: Adam's early steps move a weight by about lr * g / (|g| + eps), so a
+        # gradient near zero turns float32 rounding (~1e-10, different on each side) into steps up to lr.
+        # The key bias is such a weight everywhere (softmax ignores a shift shared by all adapters: its true
+        # gradient is 0); with eps=1e-8 the default model ends 1.5e-4 apart, with 1e-5 below 1e-6, while
+        # every other weight still moves ~lr per step.
+        {"lr": 1e-3, "weight_decay": 0.01, "eps": 1e-5},
+    ),
+)
+
+
+def training_head(case: TrainingCase) -> str:
+    # not named like the fusion ("a,b"): head names cannot hold a comma
+    return our_name("to_peer", case.case, "head")
+
+
+def training_labels(case: TrainingCase, batch: int) -> torch.Tensor:
+    return torch.randint(0, case.num_labels, (batch,), generator=torch.Generator().manual_seed(11))
+
+
+def prepare_training(am: AdapterModel, case: TrainingCase, tmp: Path, seed: int, batch: int) -> dict:
+    """Adapters and fusion as a to_peer case, value matrices moved to I + noise, and a random classification head."""
+    job = prepare_to_peer(am, case.case, tmp, seed)
+    job["id"] = f"train:{case.id}"
+    fuse = our_composition("to_peer", case.case)
+    folder = tmp / "to_peer" / case.id
+    with torch.no_grad():  # near the paper's identity start, so the regulariser pulls on a realistic V
+        for per_layer in am.fusions[fuse.name].layers.values():
+            for layer in per_layer.values():
+                layer.value.weight.add_(torch.eye(layer.value.weight.shape[0]))
+    am.save_fusion(folder / "fusion", fuse)
+    head = training_head(case)
+    am.add_head(head, "sequence_classification", num_labels=case.num_labels)
+    randomize(am.heads[head], seed + 300)
+    am.save_head(folder / "head", head)
+    job["head"] = {"name": head, "num_labels": case.num_labels, "weights": str(folder / "head" / "weights.safetensors")}
+    job.update(labels=training_labels(case, batch).tolist(), optimizer=case.optimizer, hyper=case.hyper,
+               steps=case.steps)
+    return job
+
+
+@dataclass
+class TrainedSide:
+    """One side's result of a training case: weights after training (xadapt names), losses per step, what trained."""
+
+    fusion: dict[str, torch.Tensor]
+    head: dict[str, torch.Tensor]
+    losses: list[float]
+    regularization: list[float]
+    trainable: int
+    adapters_moved: float  # the largest absolute change of any fused adapter's weight
+
+
+def _snapshot(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+def xadapt_train(run: "PeerRun", case: TrainingCase) -> TrainedSide:
+    """xadapt's side of a training case, on the run's model (only this case's fusion and head change)."""
+    am = run.model
+    fuse, head = our_composition("to_peer", case.case), training_head(case)
+    start = run.training_start[case.id]  # from the weights the peer got, also when called again
+    am.fusions[fuse.name].load_state_dict(start["fusion"])
+    am.heads[head].load_state_dict(start["head"])
+    adapters = [am.adapters[n] for n in fuse.children]
+    before = [_snapshot(a) for a in adapters]
+    am.train_adapter(fuse, heads=head)
+    am.eval()  # no dropout: deterministic steps
+    trainable = am.trainable_parameter_count()
+    optimizer = getattr(torch.optim, case.optimizer)([p for p in am.parameters() if p.requires_grad], **case.hyper)
+    labels = training_labels(case, run.inputs["input_ids"].shape[0])
+    losses, regularization = [], []
+    for _ in range(case.steps):
+        optimizer.zero_grad()
+        out = am(**run.inputs, composition=fuse, head=head, labels=labels)
+        reg = am.fusion_regularization_loss(fuse)
+        loss = out.loss + reg
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        regularization.append(reg.item())
+    moved = max((a.state_dict()[k] - v).abs().max().item() for a, s in zip(adapters, before) for k, v in s.items())
+    return TrainedSide(
+        _snapshot(am.fusions[fuse.name]), _snapshot(am.heads[head]), losses, regularization, trainable, moved
+    )
+
+
+def peer_trained(run: "PeerRun", case: TrainingCase) -> TrainedSide:
+    key = f"train:{case.id}"
+    record = run.peer_training[key]
+
+    def part(name: str) -> dict[str, torch.Tensor]:
+        prefix = f"{key}:{name}:"
+        return {k[len(prefix) :]: v for k, v in run.peer_outputs.items() if k.startswith(prefix)}
+
+    return TrainedSide(
+        part("fusion"), part("head"), record["losses"], record["regularization"], record["trainable"],
+        record["adapters_moved"],
+    )
+
+
 @dataclass
 class PeerRun:
     """One model spec, both sides: xadapt's model (to_peer and imported from_peer adapters) and the peer's results."""
@@ -266,6 +412,8 @@ class PeerRun:
     peer_outputs: dict[str, torch.Tensor]
     peer_counts: dict[str, dict[str, int]]
     cases: dict[str, Case] = field(default_factory=dict)
+    peer_training: dict[str, dict] = field(default_factory=dict)  # training.json: per training case
+    training_start: dict[str, dict[str, dict[str, torch.Tensor]]] = field(default_factory=dict)  # case -> fusion/head
 
 
 def peer_python() -> Path:
@@ -380,6 +528,15 @@ def run_peer(spec: str, tmp: Path) -> PeerRun:
         if "from_peer" in case.directions:
             jobs.append(prepare_from_peer(case, tmp))
     exports = [prepare_export(am, case, tmp, 1000 + 10 * seed) for seed, case in enumerate(EXPORT_CASES)]
+    batch = inputs["input_ids"].shape[0]
+    trainings = [prepare_training(am, case, tmp, 2000 + 10 * seed, batch) for seed, case in enumerate(TRAINING_CASES)]
+    start = {
+        case.id: {
+            "fusion": _snapshot(am.fusions[our_composition("to_peer", case.case).name]),
+            "head": _snapshot(am.heads[training_head(case)]),
+        }
+        for case in TRAINING_CASES
+    }
     config = {k: getattr(encoder.config, k) for k in CONFIG_KEYS if getattr(encoder.config, k, None) is not None}
     job = {
         "model": {"model_type": encoder.config.model_type, "config": config, "weights": str(weights)},
@@ -387,6 +544,7 @@ def run_peer(spec: str, tmp: Path) -> PeerRun:
         "out": str(tmp),
         "cases": jobs,
         "exports": exports,
+        "trainings": trainings,
         "peft_saves": [{"id": f"peft:{name}", "folder": str(tmp / "peft" / name), "config": config}
                        for name, config in PEFT_SAVES.items()],
     }
@@ -407,7 +565,9 @@ def run_peer(spec: str, tmp: Path) -> PeerRun:
     with torch.no_grad():
         base = am(**inputs).last_hidden_state
     counts = json.loads((tmp / "counts.json").read_text())
-    return PeerRun(am, inputs, base, load_file(str(tmp / "outputs.safetensors")), counts, {c.id: c for c in CASES})
+    training = json.loads((tmp / "training.json").read_text())
+    outputs = load_file(str(tmp / "outputs.safetensors"))
+    return PeerRun(am, inputs, base, outputs, counts, {c.id: c for c in CASES}, training, start)
 
 
 SPECS = ("tiny-bert", "tiny-xlmr", "default")

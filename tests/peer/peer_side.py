@@ -12,8 +12,11 @@ parameter count of each adapter after `train_adapter(name)`. Each export (writte
 `xadapt.adapters.peer_export` / `peft_lora`) is loaded as a user would load it — `load_adapter(folder,
 use_safetensors=True)` with its head, or `PeftModel.from_pretrained` on a plain transformers encoder —
 and run. Each PEFT save is a random LoRA made with PEFT and written by its `save_pretrained`, for
-xadapt to import. Results go to OUT/outputs.safetensors
-and OUT/counts.json. Only the peer venv (transformers 4.57 + adapters 1.3) can import this file.
+xadapt to import. Each training loads xadapt's adapters, fusion layer and classification head,
+freezes with `train_adapter_fusion`, and takes a few optimiser steps on the classification loss plus
+`get_fusion_regularization_loss()`; the trained weights go back under xadapt's parameter names.
+Results go to OUT/outputs.safetensors, OUT/counts.json and OUT/training.json. Only the peer venv
+(transformers 4.57 + adapters 1.3) can import this file.
 """
 
 from __future__ import annotations
@@ -174,9 +177,78 @@ def run_case(model, prefix: str, case: dict, inputs: dict) -> tuple[torch.Tensor
             out = model(**inputs, head=case["head"]["name"]).logits
         else:
             out = getattr(model, prefix)(**inputs).last_hidden_state
+    if case.get("head"):  # heads stay trainable under the peer's freezing: leave none behind for later cases
+        model.delete_head(case["head"]["name"])
     for adapter in case["adapters"]:
         model.delete_adapter(adapter["name"])
     return out, counts
+
+
+_CLASSIFIER = {"scorer.dense": "1", "scorer.out_proj": "4"}  # xadapt's pooled scorer -> the peer's head modules
+
+
+def load_classification_head(model, tensors: dict, name: str) -> dict[str, str]:
+    """xadapt's sequence-classification head into the peer's (dropout, dense, tanh, dropout, out).
+
+    Returns xadapt key -> peer key.
+    """
+    keys = {}
+    for key in tensors:
+        module, parameter = key.rsplit(".", 1)
+        keys[key] = f"heads.{name}.{_CLASSIFIER[module]}.{parameter}"
+    own = {k for k in model.state_dict() if k.startswith(f"heads.{name}.")}
+    if own != set(keys.values()):
+        raise SystemExit(f"head {name}: peer parameters {sorted(own)} != mapped {sorted(keys.values())}")
+    model.load_state_dict({keys[k]: v for k, v in tensors.items()}, strict=False)
+    return keys
+
+
+def run_training(model, prefix: str, job: dict, inputs: dict) -> tuple[dict, dict]:
+    """Train the fusion layer (and head) a few steps as the peer does; trained weights under xadapt's names."""
+    names = [adapter["name"] for adapter in job["adapters"]]
+    for adapter in job["adapters"]:
+        model.add_adapter(adapter["name"], config=peer_config(adapter["peer_config"]))
+        load_into_peer(model, load_file(adapter["weights"]), adapter["name"], prefix)
+    fuse = composition(job["composition"])
+    model.add_adapter_fusion(fuse)
+    fusion_weights = load_file(job["fusion"])
+    load_into_peer(model, fusion_weights, fuse.name, prefix)
+    head = job["head"]
+    model.add_classification_head(head["name"], num_labels=head["num_labels"], layers=2,
+                                  activation_function="tanh", use_pooler=False)
+    head_keys = load_classification_head(model, load_file(head["weights"]), head["name"])
+
+    model.train_adapter_fusion(fuse)
+    model.eval()  # train_adapter_fusion switched to train mode; no dropout, deterministic steps
+    adapter_keys = [k for k in model.state_dict() if any(f".adapters.{n}." in k for n in names)]
+    adapters_before = {k: model.state_dict()[k].clone() for k in adapter_keys}
+    trainable = {n: p for n, p in model.named_parameters() if p.requires_grad}
+    optimizer = getattr(torch.optim, job["optimizer"])(list(trainable.values()), **job["hyper"])
+    labels = torch.tensor(job["labels"])
+    losses, regularization = [], []
+    for _ in range(job["steps"]):
+        optimizer.zero_grad()
+        out = model(**inputs, head=head["name"], labels=labels)
+        reg = model.base_model.get_fusion_regularization_loss()  # what AdapterTrainer backpropagates
+        if reg is None:
+            raise SystemExit("the peer found no trainable value matrix to regularise")
+        loss = out.loss + reg
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        regularization.append(reg.item())
+
+    state = model.state_dict()
+    tensors = {f"{job['id']}:fusion:{k}": state[peer_name(k, fuse.name, prefix)].clone() for k in fusion_weights}
+    tensors.update({f"{job['id']}:head:{k}": state[v].clone() for k, v in head_keys.items()})
+    moved = max((state[k] - v).abs().max().item() for k, v in adapters_before.items())
+    record = {"losses": losses, "regularization": regularization, "adapters_moved": moved,
+              "trainable": sum(p.numel() for p in trainable.values()), "trainable_names": sorted(trainable)}
+    model.delete_head(head["name"])
+    model.delete_adapter_fusion(fuse)
+    for name in names:
+        model.delete_adapter(name)
+    return tensors, record
 
 
 def plain_encoder(spec: dict) -> torch.nn.Module:
@@ -240,9 +312,14 @@ def main(job_path: str) -> None:
         outputs[export["id"]] = run_export(model, prefix, job["model"], export, inputs)
     for save in job.get("peft_saves", []):
         outputs[save["id"]] = save_peft(job["model"], save, inputs)
+    training = {}
+    for train in job.get("trainings", []):
+        tensors, training[train["id"]] = run_training(model, prefix, train, inputs)
+        outputs.update(tensors)
     out = Path(job["out"])
     save_file({k: v.contiguous() for k, v in outputs.items()}, str(out / "outputs.safetensors"))
     (out / "counts.json").write_text(json.dumps(counts, indent=2))
+    (out / "training.json").write_text(json.dumps(training, indent=2))
 
 
 if __name__ == "__main__":

@@ -3,14 +3,31 @@
 Each case runs in up to two directions: "to_peer" (xadapt's random adapter weights loaded into the
 peer through an independent name mapping in peer_side.py) and "from_peer" (the peer's random
 adapters saved with its `save_adapter` and loaded with `AdapterModel.import_peer_adapter`). The
-export cases go through xadapt's own writers and the libraries' own loaders.
+export cases go through xadapt's own writers and the libraries' own loaders. The training cases
+train AdapterFusion (fusion layer + classification head, with the value-matrix regulariser) a few
+steps from identical weights on both sides and compare the trained weights.
 """
 
 from __future__ import annotations
 
 import pytest
 import torch
-from peer_cases import CASES, EXPORT_CASES, EXPORT_TOLERANCE, PEFT_SAVES, our_name, xadapt_export_output, xadapt_output
+from peer_cases import (
+    CASES,
+    EXPORT_CASES,
+    EXPORT_TOLERANCE,
+    PEFT_SAVES,
+    TRAIN_MOVES,
+    TRAIN_TOLERANCE,
+    TRAINING_CASES,
+    our_composition,
+    our_name,
+    peer_trained,
+    training_head,
+    xadapt_export_output,
+    xadapt_output,
+    xadapt_train,
+)
 
 DIRECTED = [
     pytest.param(direction, case, id=f"{direction}-{case.id}") for case in CASES for direction in case.directions
@@ -68,3 +85,37 @@ def test_a_peft_lora_imports_with_equal_outputs(peer_run, name):
     diff = (ours - theirs).abs().max().item()
     print(f"max abs difference peft:{name} = {diff:.2e}")
     assert diff <= EXPORT_TOLERANCE and (ours - peer_run.base_output).abs().max().item() > 1e-3
+
+
+def _max_diff(ours: dict[str, torch.Tensor], theirs: dict[str, torch.Tensor]) -> float:
+    assert ours.keys() == theirs.keys()
+    return max((ours[k] - theirs[k]).abs().max().item() for k in ours)
+
+
+@pytest.mark.parametrize("case", TRAINING_CASES, ids=[c.id for c in TRAINING_CASES])
+def test_fusion_training_equals_peer(peer_run, case):
+    """A few optimiser steps on AdapterFusion (+ head, + regulariser) end at the peer's weights; adapters stay put."""
+    ours, theirs = xadapt_train(peer_run, case), peer_trained(peer_run, case)
+    start = peer_run.training_start[case.id]
+    fuse = our_composition("to_peer", case.case)
+    # the same parameters train: exactly the fusion layer and the head (the peer trains every head it has)
+    names = peer_run.peer_training[f"train:{case.id}"]["trainable_names"]
+    head = training_head(case)
+    assert all(f".adapter_fusion_layer.{fuse.name}." in n or n.startswith(f"heads.{head}.") for n in names)
+    assert ours.trainable == theirs.trainable == sum(t.numel() for part in start.values() for t in part.values())
+    for side in (ours, theirs):  # a real training: fusion and head moved well beyond the tolerance ...
+        assert _max_diff(side.fusion, start["fusion"]) > TRAIN_MOVES
+        assert _max_diff(side.head, start["head"]) > TRAIN_MOVES
+        assert min(side.regularization) > 0
+        assert side.adapters_moved == 0.0  # ... while the fused adapters stayed frozen
+    fusion_diff, head_diff = _max_diff(ours.fusion, theirs.fusion), _max_diff(ours.head, theirs.head)
+    # losses reach ~90 on the default model (384-wide value matrices): compare them relatively
+    loss_diff = max(
+        abs(a - b) / max(1.0, abs(b))
+        for a, b in zip(ours.losses + ours.regularization, theirs.losses + theirs.regularization, strict=True)
+    )
+    print(f"max abs difference train:{case.id}: fusion {fusion_diff:.2e}, head {head_diff:.2e}, "
+          f"losses (relative) {loss_diff:.2e}")
+    assert fusion_diff <= TRAIN_TOLERANCE
+    assert head_diff <= TRAIN_TOLERANCE
+    assert loss_diff <= TRAIN_TOLERANCE

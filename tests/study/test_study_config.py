@@ -5,11 +5,13 @@ modules with one basename — tests/adapters/test_config.py exists — cannot be
 """
 
 import math
+from dataclasses import fields
 
 import pytest
 
 from xadapt.errors import XadaptError
-from xadapt.study.config import DEFAULT_LRS, TASK_METHODS, StudyConfig
+from xadapt.methods import get_method
+from xadapt.study.config import DEFAULT_METHODS, FusionSettings, LearningRateSweep, LongTraining, StudyConfig
 from xadapt.study.results import study_id
 from xadapt.train.language import LanguageAdapterSettings
 
@@ -17,7 +19,7 @@ from xadapt.train.language import LanguageAdapterSettings
 def test_defaults_are_the_headline_cpu_study():
     study = StudyConfig()
     assert (study.task, study.lang, study.source, study.samples) == ("wikiann", "sw", "en", 1000)
-    assert study.methods == list(TASK_METHODS) == ["finetune", "adapter", "madx"]
+    assert study.methods == list(DEFAULT_METHODS) == ["finetune", "adapter", "madx"]
     assert study.seeds == [0, 1, 2]
     assert study.training_sizes() == [100, 300, 1000]
     assert study.target_languages() == ["sw"]
@@ -33,7 +35,7 @@ def test_each_method_gets_its_usual_learning_rate():
 
 def test_given_rates_replace_only_the_methods_they_name():
     study = StudyConfig(lrs={"adapter": [1e-4, 1e-3]})
-    assert study.learning_rates() == {"finetune": [DEFAULT_LRS["finetune"]], "adapter": [1e-4, 1e-3], "madx": [DEFAULT_LRS["madx"]]}
+    assert study.learning_rates() == {"finetune": [get_method("finetune").lr], "adapter": [1e-4, 1e-3], "madx": [get_method("madx").lr]}
 
 
 @pytest.mark.parametrize(
@@ -157,3 +159,152 @@ def test_precision_is_checked_and_named_in_the_manifest_only_when_chosen():
     assert "precision" not in StudyConfig().to_dict()  # auto: studies recorded before the choice keep their ids
     assert study_id(StudyConfig().to_dict()) != study_id(StudyConfig(precision="fp32").to_dict())
     assert StudyConfig.from_dict(StudyConfig(precision="bf16").to_dict()).precision == "bf16"
+
+
+@pytest.mark.parametrize("kind", [StudyConfig, LearningRateSweep, LongTraining, FusionSettings])
+def test_every_setting_says_what_it_is(kind):
+    """The help of a study flag and of a study-file key is its field's, in one place."""
+    missing = [f.name for f in fields(kind) if not f.metadata.get("help")]
+    assert not missing, f"{kind.__name__} fields without metadata help: {missing}"
+
+
+def test_list_defaults_are_not_shared_between_studies():
+    first, second = StudyConfig(), StudyConfig()
+    first.seeds.append(9)
+    first.methods.append("lora")
+    assert second.seeds == [0, 1, 2] and second.methods == list(DEFAULT_METHODS)
+    assert FusionSettings().languages is not FusionSettings().languages
+
+
+# the study's two sources: a study file and the flags of `xadapt sweep` (xadapt.study.settings_merge)
+
+
+def _sweep_command():
+    import typer
+
+    from xadapt.cli import app
+
+    return typer.main.get_command(app).commands["sweep"]
+
+
+def test_every_plain_study_setting_is_a_sweep_option_with_the_fields_default_and_help():
+    """The options are derived from StudyConfig: a new setting, default or help needs no edit of the CLI."""
+    from xadapt.cli.methods import METHODS_HELP
+    from xadapt.study.settings_merge import default_of, flag_fields, flag_name
+
+    options = {opt: param for param in _sweep_command().params for opt in param.opts}
+    settings = flag_fields()
+    assert {f.name for f in settings} == {f.name for f in fields(StudyConfig)} - {"language_adapter", "lr_sweep", "long_training", "fusion"}
+    for f in settings:
+        param = options.get(flag_name(f.name))
+        assert param is not None, f"StudyConfig.{f.name} has no {flag_name(f.name)} option"
+        assert param.help == (METHODS_HELP if f.name == "methods" else f.metadata["help"])
+        default = default_of(f)
+        shown = ",".join(map(str, default)) if isinstance(default, list) else default
+        assert getattr(param.default, "value", param.default) == shown, f.name
+    assert flag_name("time_budget") == "--time-budget"
+    declared = {param.name for param in _sweep_command().params if param.rich_help_panel is None} - {"help"}
+    assert not declared & {f.name for f in settings}, "a study setting declared by hand in the CLI"
+    assert {"fuse_tasks", "fuse_langs", "paper", "protocol", "config"} <= declared
+
+
+def test_sweep_help_shows_every_study_flag_with_its_default():
+    from typer.testing import CliRunner
+
+    from xadapt.cli import app
+    from xadapt.study.settings_merge import flag_fields, flag_name
+
+    result = CliRunner().invoke(app, ["sweep", "--help"], env={"COLUMNS": "400", "TERMINAL_WIDTH": "400"})
+    assert result.exit_code == 0, result.output
+    for f in flag_fields():
+        assert flag_name(f.name) in result.output
+    for shown in ("[default: wikiann]", "[default: finetune,adapter,madx]", "[default: 0,1,2]", "[default: 20]",
+                  "[default: auto]", "--fuse-tasks", "--fuse-langs"):
+        assert shown in result.output
+
+
+def test_flags_typed_on_the_command_line_beat_the_study_file():
+    from xadapt.study.settings_merge import merge_study
+
+    file = {"task": "sib200", "lang": "yo", "samples": 300, "seeds": [5], "source": None}
+    assert merge_study(file, {}) == StudyConfig(task="sib200", lang="yo", samples=300, seeds=[5], source=None)
+    study = merge_study(file, {"lang": "sw", "seeds": ["0", "4"], "source": "en", "zero_shot_sizes": "all"})
+    assert (study.task, study.lang, study.samples, study.seeds, study.source, study.zero_shot_sizes) == ("sib200", "sw", 300, [0, 4], "en", "all")
+    assert merge_study({}, {"source": "none", "targets": []}).source is None  # --source none: in-language runs only
+    assert merge_study({}, {"patience": 0}).patience is None  # built as a StudyConfig, its rules applied
+    assert merge_study({}, {"methods": ["finetune", "lora"], "sizes": ["300", "100"]}).training_sizes() == [100, 300]
+
+
+def test_learning_rate_flags_for_every_method_or_per_method():
+    from xadapt.study.settings_merge import merge_study
+
+    assert merge_study({"methods": ["finetune", "lora"]}, {"lrs": ["1e-4", "3e-4"]}).lrs == {"finetune": [1e-4, 3e-4], "lora": [1e-4, 3e-4]}
+    study = merge_study({"lrs": {"finetune": ["2e-5"], "adapter": [1e-3]}}, {"lrs": ["adapter=1e-4:3e-4"]})
+    assert study.lrs == {"finetune": [2e-5], "adapter": [1e-4, 3e-4]}  # the file's rates for the methods the flag leaves out
+    with pytest.raises(XadaptError, match=r"--lrs takes comma-separated floats, e.g. --lrs 1e-4,3e-4; got 'abc'"):
+        merge_study({}, {"lrs": ["abc"]})
+    with pytest.raises(XadaptError, match="learning rate 0.0 for finetune is not a positive number"):
+        merge_study({}, {"lrs": ["0"]})
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    ({"seeds": ["abc"]}, "--seeds takes comma-separated ints, e.g. --seeds 0,1,2; got 'abc'"),
+    ({"sizes": ["100", "many"]}, "--sizes takes comma-separated ints, e.g. --sizes 100,300,1000"),
+    ({"seeds": []}, "--seeds is empty"),
+    ({"epochs": 0}, "--epochs must be at least 1"),
+])
+def test_bad_flags_are_named(flags, message):
+    from xadapt.study.settings_merge import merge_study
+
+    with pytest.raises(XadaptError) as err:
+        merge_study({}, flags)
+    assert message in str(err.value)
+
+
+def test_a_wrong_study_file_setting_names_its_line_and_a_wrong_flag_does_not(tmp_path):
+    from xadapt.study.settings_merge import load_study_file, merge_study
+
+    path = tmp_path / "study.yaml"
+    path.write_text("task: wikiann\nlang: sw\nepochs: three\n", encoding="utf-8")
+    with pytest.raises(XadaptError, match=r"study.yaml:3: study setting epochs must be a whole number, got 'three'"):
+        merge_study(load_study_file(path), {}, study_file=path)
+    assert merge_study(load_study_file(path), {"epochs": 4}, study_file=path).epochs == 4  # the typed flag replaces it
+    path.write_text("task: wikiann\npatience: 2\n", encoding="utf-8")
+    with pytest.raises(XadaptError) as err:
+        merge_study(load_study_file(path), {"patience": -1}, study_file=path)
+    assert "--patience must be a whole number" in str(err.value) and "study.yaml:2" not in str(err.value)
+    with pytest.raises(ValueError, match="not flags of study settings"):
+        merge_study({}, {"language_adapter": {"steps": 3}})
+
+
+def test_the_paper_profile_keeps_the_flags_typed_on_the_command_line():
+    from xadapt.study.settings_merge import merge_study
+
+    file = {"lang": "yo", "eval_limit": 100, "patience": 2}
+    assert merge_study(file, {}, paper=True) == StudyConfig(lang="yo").paper_profile()
+    study = merge_study(file, {"epochs": 5, "patience": 2, "dev_limit": 50, "precision": "fp32"}, paper=True)
+    assert (study.epochs, study.patience, study.dev_limit, study.precision) == (5, 2, 50, "fp32")
+    assert (study.eval_limit, study.max_length, study.language_adapter.steps) == (None, 256, 100_000)  # the profile's
+    study = merge_study({}, {}, paper=True, lang_adapter_steps=3, lang_adapter_vocabulary="corpus")
+    assert (study.language_adapter.steps, study.language_adapter.output_vocabulary, study.language_adapter.batch_size) == (3, "corpus", 64)
+
+
+def test_a_protocol_plans_the_parts_and_refuses_a_study_file_that_plans_them():
+    from xadapt.study.protocols import apply_protocol
+    from xadapt.study.settings_merge import merge_study
+
+    assert merge_study({"lang": "yo"}, {}, protocol="he2021") == apply_protocol("he2021", StudyConfig(lang="yo"))
+    with pytest.raises(XadaptError, match="plans lr_sweep and long_training itself"):
+        merge_study({"long_training": {"sizes": [100], "epochs": 12}}, {}, protocol="he2021")
+    with pytest.raises(XadaptError, match="unknown protocol 'he2020'"):
+        merge_study({}, {}, protocol="he2020")
+
+
+def test_fusion_flags_say_what_fusion_runs_fuse():
+    from xadapt.study.settings_merge import merge_study
+
+    study = merge_study({"fusion": {"samples": 300}}, {"methods": ["adapter", "fusion"]}, fuse_tasks=["sib200"], fuse_langs=["en"])
+    assert study.fusion == FusionSettings(tasks=["sib200"], languages=["en"], samples=300)
+    assert merge_study({}, {"methods": ["fusion"]}).fusion == FusionSettings()  # the default: other benchmarks
+    with pytest.raises(XadaptError, match="add fusion to --methods"):
+        merge_study({}, {}, fuse_tasks=["sib200"])

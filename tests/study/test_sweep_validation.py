@@ -76,8 +76,8 @@ def test_unknown_method_lists_the_methods(real_data):
     with pytest.raises(XadaptError) as err:
         validate(StudyConfig(methods=["adapter", "bitfit"]), real_data)
     message = str(err.value)
-    assert "unknown method 'bitfit'" in message
-    for method in ("finetune", "adapter", "madx", "lora", "prefix"):
+    assert "unknown training method 'bitfit'" in message
+    for method in ("finetune", "head", "adapter", "madx", "fusion", "lora", "prefix"):
         assert method in message
 
 
@@ -85,7 +85,7 @@ def test_learning_rates_for_an_unknown_method_are_refused(real_data):
     """A misspelt method in lrs would otherwise leave that method at its default rate, silently."""
     with pytest.raises(XadaptError) as err:
         validate(StudyConfig(lrs={"finetun": [1e-5]}), real_data)
-    assert "unknown method 'finetun'" in str(err.value) and "finetune" in str(err.value)
+    assert "'finetun'" in str(err.value) and "not a method of this study" in str(err.value) and "finetune" in str(err.value)
 
 
 def test_any_registered_adapter_method_is_accepted(real_data):

@@ -14,7 +14,8 @@ from xadapt.precision import BF16, FP32, choose_precision, resolve_precision
 from xadapt.train.evaluate import evaluate
 from xadapt.train.features import encode
 from xadapt.train.language import LanguageAdapterSettings, cache_dir, language_adapter_model, mlm_head_dir
-from xadapt.train.task import ComposedModel, TrainSettings, build_model, seeded, train
+from xadapt.methods import build_run_model
+from xadapt.train.task import ComposedModel, TrainSettings, seeded, train
 
 AVX2 = ["AVX2"]
 AVX512 = ["AVX-512", "AVX2"]
@@ -73,7 +74,7 @@ def tagging(model_dir, real_data):
 
 def test_under_bf16_matrix_products_are_bf16_and_layernorm_losses_and_weights_stay_fp32(model_dir, tagging):
     train_set, _, collator, _ = tagging
-    model, composition_for = build_model("adapter", model_dir, "token_classification", len(get_task("wikiann").labels), {})
+    model, composition_for = build_run_model("adapter", model_dir, "token_classification", len(get_task("wikiann").labels))
     composed = ComposedModel(model, composition_for("sw"), precision=BF16)
     norms = []
     for module in model.modules():
@@ -119,7 +120,7 @@ def test_bf16_trains_like_fp32(model_dir, tagging):
     outcome = {}
     for precision in (FP32, BF16):
         seeded(0)
-        model, composition_for = build_model("adapter", model_dir, "token_classification", len(get_task("wikiann").labels), {})
+        model, composition_for = build_run_model("adapter", model_dir, "token_classification", len(get_task("wikiann").labels))
         composed = ComposedModel(model, composition_for("sw"), precision=precision)
         first = composed(**collator([train_set[i] for i in range(8)])).loss.item()
         settings = TrainSettings(lr=1e-3, epochs=4, batch_size=8, seed=0)
@@ -157,8 +158,9 @@ def test_a_runs_id_changes_with_bf16_and_not_with_fp32(model_dir, real_data, mon
         context = runner.RunContext(StudyConfig(**{**study.__dict__, "precision": precision}), real_data)
         keys[precision] = runner.run_key(context, run)
         assert runner.protocol(context, run)["precision"] == precision
-    facts = {**asdict(run), **{k: v for k, v in runner.protocol(context, run).items() if k != "precision"},
-             "model": context.identity["fingerprint"]}
+    # what the id hashed before precision (and the fused adapters of AdapterFusion runs) were part of a run
+    facts = {**{k: v for k, v in asdict(run).items() if k != "fuse"},
+             **{k: v for k, v in runner.protocol(context, run).items() if k != "precision"}, "model": context.identity["fingerprint"]}
     assert keys[FP32] == run_id(facts) != keys[BF16]
 
 

@@ -57,7 +57,7 @@ weights are refused. MLM heads compute logits only at positions whose label is n
 from xadapt.adapters.composition import Composition, Fuse, Stack
 from xadapt.adapters.config import AdapterConfig, ModelFacts
 from xadapt.adapters.fusion import FusionConfig
-from xadapt.adapters.heads import HEADS
+from xadapt.adapters.heads import HEAD_CLASSES
 from xadapt.adapters.model import AdapterModel
 from xadapt.adapters.registry import METHODS, load_config_file, make_config
 
@@ -67,7 +67,7 @@ __all__ = [
     "Composition",
     "Fuse",
     "FusionConfig",
-    "HEADS",
+    "HEAD_CLASSES",
     "METHODS",
     "ModelFacts",
     "Stack",

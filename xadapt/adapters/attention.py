@@ -21,7 +21,7 @@ import torch
 from transformers import AttentionInterface, AttentionMaskInterface
 
 from xadapt.adapters.dropout import dropout as cpu_dropout
-from xadapt.adapters.plan import current_plan
+from xadapt.adapters.forward_plan import current_plan
 
 NAME = "xadapt"  # the attn_implementation that selects this function
 _INNER = "sdpa"  # transformers' function that runs when xadapt has nothing to add

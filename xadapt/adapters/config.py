@@ -23,11 +23,14 @@ from xadapt.errors import XadaptError
 NON_LINEARITIES = ("relu", "gelu", "swish", "silu", "tanh", "gelu_new", "leakyrelu")
 
 
-def option(default: Any, help: str) -> Any:
-    """A dataclass field with a default and a help string (a nested config is copied per instance)."""
-    if isinstance(default, AdapterConfig):
-        return field(default_factory=lambda: copy.deepcopy(default), metadata={"help": help})
-    return field(default=default, metadata={"help": help})
+def option(default: Any, help: str, **metadata: Any) -> Any:
+    """A dataclass field with a default and a help string, plus any further `metadata` (a study setting's
+    `choices`, its command-line `example`). A mutable default (a nested config or other dataclass, a list,
+    a dict) is copied per instance."""
+    metadata = {"help": help, **metadata}
+    if isinstance(default, (list, dict, set)) or (dataclasses.is_dataclass(default) and not isinstance(default, type)):
+        return field(default_factory=lambda: copy.deepcopy(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
 
 
 def field_help(cls: type, name: str) -> str:

@@ -9,6 +9,9 @@ Computation and parameter names follow the `adapters` library's dynamic fusion.
 
 from __future__ import annotations
 
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import ClassVar, NamedTuple
 
@@ -22,6 +25,21 @@ from xadapt.errors import XadaptError
 
 # Weight of the ||I - V||^2 regulariser on the value matrices, from the AdapterFusion paper.
 REGULARIZATION_WEIGHT = 0.01
+
+# Where fusion layers report their attention, inside a `recording_attention()` block of this thread or task.
+_ATTENTION: contextvars.ContextVar[list[torch.Tensor] | None] = contextvars.ContextVar("xadapt_fusion_attention", default=None)
+
+
+@contextmanager
+def recording_attention() -> Iterator[list[torch.Tensor]]:
+    """Collect, for every fusion layer a forward call inside the block runs, its attention over the fused
+    adapters averaged over batch and positions (one tensor of N weights per layer and site, in run order)."""
+    weights: list[torch.Tensor] = []
+    token = _ATTENTION.set(weights)
+    try:
+        yield weights
+    finally:
+        _ATTENTION.reset(token)
 
 
 @dataclass
@@ -62,6 +80,9 @@ class FusionLayer(nn.Module):
         v = self.value(ups) if self.value is not None else ups
         scores = torch.matmul(q.unsqueeze(2), k.transpose(-2, -1)).squeeze(2)
         probs = torch.softmax(self.dropout(scores), dim=-1)
+        recorder = _ATTENTION.get()
+        if recorder is not None:
+            recorder.append(probs.detach().float().mean(dim=(0, 1)))
         return torch.matmul(probs.unsqueeze(2), v).squeeze(2) + residual
 
 

@@ -184,15 +184,15 @@ class MaskedLMHead(Head):
         return MaskedLMOutput(loss=loss, logits=logits)
 
 
-HEADS: dict[str, type[Head]] = {
+HEAD_CLASSES: dict[str, type[Head]] = {
     cls.kind: cls for cls in (SequenceClassificationHead, TokenClassificationHead, MultipleChoiceHead, MaskedLMHead)
 }
 
 
 def head_class(kind: str) -> type[Head]:
-    if kind not in HEADS:
-        raise XadaptError(f"unknown head kind {kind!r}; choose one of {sorted(HEADS)}")
-    return HEADS[kind]
+    if kind not in HEAD_CLASSES:
+        raise XadaptError(f"unknown head kind {kind!r}; choose one of {sorted(HEAD_CLASSES)}")
+    return HEAD_CLASSES[kind]
 
 
 def mlm_state_from_checkpoint(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:

@@ -30,7 +30,7 @@ from xadapt import upstream
 from xadapt.adapters import attention
 from xadapt.adapters.bottleneck import run_steps
 from xadapt.adapters.dropout import use_fast_dropout
-from xadapt.adapters.plan import current_plan
+from xadapt.adapters.forward_plan import current_plan
 from xadapt.errors import XadaptError
 
 

@@ -27,7 +27,7 @@ from xadapt.adapters.config import AdapterConfig, ModelFacts
 from xadapt.adapters.fusion import Fusion, FusionConfig
 from xadapt.adapters.heads import HeadInput, MaskedLMHead, head_class, mlm_state_from_checkpoint
 from xadapt.adapters.inject import family, inject
-from xadapt.adapters.plan import ForwardPlan, running
+from xadapt.adapters.forward_plan import ForwardPlan, running
 from xadapt.adapters.registry import build_adapter, config_from_dict, make_config
 from xadapt.errors import XadaptError
 
@@ -297,10 +297,13 @@ class AdapterModel(nn.Module):
         description = {"names": list(fusion.names), "config": fusion.config.to_dict()}
         return io.save_component(directory, "fusion", description, fusion, self.facts)
 
-    def load_fusion(self, directory: str | Path) -> Fuse:
-        """Load fusion layers saved by `save_fusion`; the fused adapters must already be here."""
+    def load_fusion(self, directory: str | Path, names: Sequence[str] | None = None) -> Fuse:
+        """Load fusion layers saved by `save_fusion`; the fused adapters must already be here, under their
+        saved names or, in the saved order, under `names` (a model holding several runs names them apart)."""
         document = io.read_description(directory, "fusion", self.facts)
-        fuse = Fuse(*document["names"])
+        if names is not None and len(names) != len(document["names"]):
+            raise XadaptError(f"the fusion at {directory} fuses {len(document['names'])} adapters, not {len(names)}")
+        fuse = Fuse(*(names if names is not None else document["names"]))
         self._new_fusion(fuse)
         fusion = self._build_fusion(fuse, FusionConfig.from_dict(document["config"]))
         io.load_strict(fusion, io.read_weights(directory), f"fusion at {directory}")

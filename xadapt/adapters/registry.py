@@ -34,18 +34,19 @@ class Method:
 
     config_class: type[AdapterConfig]
     module_class: type[AdapterModule]
+    summary: str  # one line, for listings (`xadapt methods`)
     identity_at_init: bool = True
 
 
 METHODS: dict[str, Method] = {
-    "seq_bn": Method(SeqBnConfig, BottleneckAdapter),
-    "double_seq_bn": Method(DoubleSeqBnConfig, BottleneckAdapter),
-    "par_bn": Method(ParBnConfig, BottleneckAdapter),
-    "scaled_par_bn": Method(ScaledParBnConfig, BottleneckAdapter),
-    "seq_bn_inv": Method(SeqBnInvConfig, InvertibleBottleneckAdapter),
-    "lora": Method(LoRAConfig, LoRAAdapter),
-    "prefix": Method(PrefixConfig, PrefixAdapter, identity_at_init=False),
-    "mam": Method(MAMConfig, MAMAdapter, identity_at_init=False),
+    "seq_bn": Method(SeqBnConfig, BottleneckAdapter, "Pfeiffer bottleneck adapter after each feed-forward block"),
+    "double_seq_bn": Method(DoubleSeqBnConfig, BottleneckAdapter, "Houlsby: bottleneck adapters after attention and after the feed-forward block"),
+    "par_bn": Method(ParBnConfig, BottleneckAdapter, "parallel adapter beside each feed-forward block, fixed scale 4 (He et al. 2022)"),
+    "scaled_par_bn": Method(ScaledParBnConfig, BottleneckAdapter, "parallel adapter with a learned scale (He et al. 2022)"),
+    "seq_bn_inv": Method(SeqBnInvConfig, InvertibleBottleneckAdapter, "bottleneck adapter plus an invertible adapter on the embeddings (MAD-X's language adapters)"),
+    "lora": Method(LoRAConfig, LoRAAdapter, "LoRA on the attention query and value projections"),
+    "prefix": Method(PrefixConfig, PrefixAdapter, "prefix tuning with its reparametrising MLP", identity_at_init=False),
+    "mam": Method(MAMConfig, MAMAdapter, "mix-and-match: prefix tuning plus a scaled parallel adapter (He et al. 2022)", identity_at_init=False),
 }
 
 

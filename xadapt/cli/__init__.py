@@ -3,7 +3,7 @@ thin function that parses flags and calls one library function."""
 
 import typer
 
-from xadapt.cli import demo, doctor, export, report, study, train
+from xadapt.cli import demo, doctor, export, methods, report, study, train
 from xadapt.cli.data import data_app
 from xadapt.cli.model import model_app
 
@@ -25,6 +25,7 @@ app.add_typer(model_app, name="model")
 app.add_typer(data_app, name="data")
 study.register(app)
 train.register(app)
+methods.register(app)
 report.register(app)
 export.register(app)
 demo.register(app)

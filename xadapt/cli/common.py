@@ -60,6 +60,16 @@ OUTPUT_VOCABULARY_HELP = (
 )
 
 
+FUSE_TASKS_HELP = ("fusion: the other benchmarks whose task adapters (trained in the training language) are fused, e.g. "
+                   "sib200,afrisenti (default: every other benchmark with training data in that language).")
+FUSE_LANGS_HELP = "fusion: also fuse this task's adapters trained in these languages, e.g. en,yo."
+
+
+def split_names(text: str | None) -> list[str] | None:
+    """`a, b,c` -> ["a", "b", "c"]; None stays None."""
+    return [part for part in text.replace(" ", "").split(",") if part] if text is not None else None
+
+
 def typed(ctx: typer.Context, name: str) -> bool:
     """Whether option `name` was given on the command line (or by an environment variable), not left at its default.
 

@@ -8,9 +8,10 @@ import typer
 from rich.table import Table
 
 from xadapt.cli.common import (
-    OUTPUT_VOCABULARY_HELP, PATIENCE_HELP, REPORT_TO_HELP, TIME_BUDGET_HELP, OutputVocabulary, PrecisionChoice, ReportTo, console,
-    status, user_errors,
+    FUSE_LANGS_HELP, FUSE_TASKS_HELP, OUTPUT_VOCABULARY_HELP, PATIENCE_HELP, REPORT_TO_HELP, TIME_BUDGET_HELP, OutputVocabulary,
+    PrecisionChoice, ReportTo, console, split_names, status, user_errors,
 )
+from xadapt.cli.methods import METHODS_HELP
 from xadapt.atomic import check_writable
 from xadapt.errors import XadaptError
 from xadapt.models import DEFAULT_MODEL
@@ -26,7 +27,7 @@ DataOption = Annotated[Path | None, typer.Option(help="Benchmark data directory 
 def train_command(
     task: Annotated[str, typer.Option(help="Benchmark name or alias (ner, topic, nli, sentiment, copa).")] = "wikiann",
     lang: Annotated[str, typer.Option(help="Training language.")] = "sw",
-    method: Annotated[str, typer.Option(help="finetune, adapter, madx, or an adapter method (lora, par_bn, ...).")] = "adapter",
+    method: Annotated[str, typer.Option(help=METHODS_HELP)] = "adapter",
     samples: Annotated[int, typer.Option(help="Training examples (a seeded, nested subset).")] = 1000,
     lr: Annotated[float | None, typer.Option(help="Learning rate (default: the method's usual rate).")] = None,
     epochs: Annotated[int, typer.Option(min=1, help="The most training epochs.")] = 20,
@@ -36,25 +37,36 @@ def train_command(
     eval_langs: Annotated[str | None, typer.Option("--eval", help="Languages to evaluate on (default: --lang), e.g. sw,yo.")] = None,
     model: ModelOption = DEFAULT_MODEL,
     data_dir: DataOption = None,
+    fuse_tasks: Annotated[str | None, typer.Option(help=FUSE_TASKS_HELP)] = None,
+    fuse_langs: Annotated[str | None, typer.Option(help=FUSE_LANGS_HELP)] = None,
+    fuse_samples: Annotated[int, typer.Option(min=1, help="fusion: training examples per fused adapter (at most its split).")] = 1000,
+    lang_adapter_steps: Annotated[int | None, typer.Option(min=1, help="madx: MLM steps per language adapter (default: the CPU profile's; few steps make a quick trial run).")] = None,
     out: Annotated[Path | None, typer.Option(help="Where to save the trained parts and metrics (default: runs/train/<task>-<lang>-<method>).")] = None,
     precision: Annotated[PrecisionChoice, typer.Option(help=PRECISION_HELP)] = PrecisionChoice.auto,
     report_to: Annotated[ReportTo, typer.Option("--report-to", help=REPORT_TO_HELP + " TensorBoard: beside OUT, in tensorboard/<run id>.")] = ReportTo.none,
 ) -> None:
     """Train one task run, save its adapter (or fine-tuned model) with its head, and print its scores."""
-    from xadapt.study.config import DEFAULT_LRS, ADAPTER_LR, StudyConfig
+    from xadapt.methods import get_method
+    from xadapt.study.config import FusionSettings, StudyConfig
+    from xadapt.study.fusion_sources import sources_for
     from xadapt.study.plan import TaskRun
     from xadapt.study.runner import RunContext, execute_run
+    from xadapt.train.language import LanguageAdapterSettings
     from xadapt.study.sweep import validate
     from xadapt.train.saved import RUN_FILE
     from xadapt.train.task import StopReason
 
     Tracking(report_to.value).check()
     targets = [t for t in (eval_langs or lang).split(",") if t]
-    rate = lr if lr is not None else DEFAULT_LRS.get(method, ADAPTER_LR)
+    training = get_method(method)
+    rate = lr if lr is not None else training.lr
+    fusion = (FusionSettings(tasks=split_names(fuse_tasks), languages=split_names(fuse_langs) or [], samples=fuse_samples)
+              if training.fuses_adapters else None)
     study = validate(
         StudyConfig(task=task, lang=lang, samples=samples, sizes=[samples], methods=[method], lrs={method: [rate]},
                     seeds=[seed], epochs=epochs, patience=patience or None, time_budget=time_budget, source=None,
-                    targets=targets, model=model, precision=precision.value),
+                    targets=targets, model=model, precision=precision.value, fusion=fusion,
+                    language_adapter=LanguageAdapterSettings(**({"steps": lang_adapter_steps} if lang_adapter_steps else {}))),
         data_dir,
     )
     out = out or Path("runs") / "train" / f"{study.task}-{study.lang}-{method}"
@@ -62,7 +74,8 @@ def train_command(
         raise XadaptError(f"--out {out} exists and is not a run directory; its contents would be replaced. Choose a new --out")
     check_writable(out, "--out")
     check_writable(home_path(), HOME_ENV)
-    run = TaskRun(method, study.task, study.lang, tuple(study.targets), samples, rate, seed, epochs, study.patience, study.time_budget)
+    run = TaskRun(method, study.task, study.lang, tuple(study.targets), samples, rate, seed, epochs, study.patience, study.time_budget,
+                  fuse=sources_for(study, study.lang) if training.fuses_adapters else ())
     # beside the run, not in it: saving the run replaces its folder whole
     context = RunContext(study, data_dir, tracking=Tracking(report_to.value, str(out.parent / TENSORBOARD_DIR)))
     with status(f"training {method} on {study.task} {study.lang} ({samples} examples, {context.precision.name}: "

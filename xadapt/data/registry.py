@@ -18,7 +18,7 @@ from xadapt.languages import get_language, language_name, language_of_spelling, 
 from xadapt.settings import DATA_ENV, data_dir_candidates
 
 SPLITS = ("train", "dev", "test")
-HEADS = ("sequence_classification", "token_classification", "multiple_choice")
+TASK_HEADS = ("sequence_classification", "token_classification", "multiple_choice")
 METRICS = ("accuracy", "seqeval_f1")
 CORPUS_ROOT = "raw_text"
 _HUB_SPLITS = {"train": "train", "dev": "validation", "test": "test"}
@@ -112,8 +112,8 @@ class TaskSpec:
     hub_config_style: str | None = None  # the hub names a config per language, spelled in this style (SIB-200: flores)
 
     def __post_init__(self) -> None:
-        if self.head not in HEADS:
-            raise ValueError(f"{self.name}: head must be one of {HEADS}, not {self.head!r}")
+        if self.head not in TASK_HEADS:
+            raise ValueError(f"{self.name}: head must be one of {TASK_HEADS}, not {self.head!r}")
         if self.metric not in METRICS:
             raise ValueError(f"{self.name}: metric must be one of {METRICS}, not {self.metric!r}")
         unknown = set(self.sources) - set(SPLITS)

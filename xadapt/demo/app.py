@@ -64,7 +64,11 @@ def _value(kind: Kind, prediction: Prediction | None):
 
 
 def _describe(prediction: Prediction) -> str:
-    return "\n".join([f"Answered by **{prediction.composition}**.", *(f"- {note}" for note in prediction.notes)])
+    lines = [f"Answered by **{prediction.composition}**."]
+    if prediction.fusion_attention:
+        weights = ", ".join(f"{name} {weight:.2f}" for name, weight in sorted(prediction.fusion_attention.items(), key=lambda i: -i[1]))
+        lines.append(f"- fusion attention per adapter (mean over layers and tokens): {weights}")
+    return "\n".join([*lines, *(f"- {note}" for note in prediction.notes)])
 
 
 def _describe_columns(columns: list[Column]) -> str:
@@ -125,12 +129,12 @@ def _inventory(catalog: Catalog) -> tuple[list[list], list[list], str]:
 
 def _default_run(runs: list[RunEntry]) -> RunEntry | None:
     """The run a page opens with: a MAD-X task adapter, for NER if there is one (the composition story), else the first."""
-    ranked = sorted(runs, key=lambda r: (r.method != "madx", r.kind.output != "spans"))
+    ranked = sorted(runs, key=lambda r: (not r.training.needs_language_adapters, r.kind.output != "spans"))
     return ranked[0] if ranked else None
 
 
 def _language_default(catalog: Catalog, run: RunEntry | None) -> str:
-    adapter = catalog.run_language_adapter(run, run.train_lang) if run and run.method == "madx" else None
+    adapter = catalog.run_language_adapter(run, run.train_lang) if run and run.training.needs_language_adapters else None
     return adapter.id if adapter else ""
 
 
@@ -139,8 +143,8 @@ def _predict_tab(predictor: Predictor, examples: list[Example]) -> None:
     first = _default_run(catalog.usable_runs())
     finetuned_default = catalog.finetuned_for(first)
 
-    def run_choices(task: str, method: str | None = None) -> list[tuple[str, str]]:
-        return [(r.label, r.id) for r in catalog.usable_runs(task, method)]
+    def run_choices(task: str, whole_encoder: bool | None = None) -> list[tuple[str, str]]:
+        return [(r.label, r.id) for r in catalog.usable_runs(task, whole_encoder)]
 
     with gr.Row():
         task = gr.Dropdown([(get_task(t).title, t) for t in catalog.tasks()], value=first.task, label="Task")
@@ -150,7 +154,7 @@ def _predict_tab(predictor: Predictor, examples: list[Example]) -> None:
         language = gr.Dropdown([NONE, *((a.label, a.id) for a in catalog.usable_language_adapters())],
                                value=_language_default(catalog, first), label="Language adapter",
                                allow_custom_value=True, scale=2)
-        finetuned = gr.Dropdown([NONE, *run_choices(first.task, "finetune")],
+        finetuned = gr.Dropdown([NONE, *run_choices(first.task, whole_encoder=True)],
                                 value=finetuned_default.id if finetuned_default else "",
                                 label="Fine-tuned model to compare with", allow_custom_value=True, scale=2)
     groups = {}
@@ -169,9 +173,10 @@ def _predict_tab(predictor: Predictor, examples: list[Example]) -> None:
         if entry is None:
             return [gr.update()] * (len(groups) + 2)
         shown = [gr.update(visible=kind is entry.kind) for kind in groups]
-        language_update = gr.update() if adapter_id or entry.method != "madx" else gr.update(value=_language_default(catalog, entry))
+        language_update = (gr.update() if adapter_id or not entry.training.needs_language_adapters
+                           else gr.update(value=_language_default(catalog, entry)))
         model = catalog.finetuned_for(entry)
-        finetuned_update = gr.update(choices=[NONE, *run_choices(entry.task, "finetune")], value=model.id if model else "")
+        finetuned_update = gr.update(choices=[NONE, *run_choices(entry.task, whole_encoder=True)], value=model.id if model else "")
         return [*shown, language_update, finetuned_update]
 
     task.change(on_task, task, run, api_visibility="private")
@@ -200,7 +205,7 @@ def _kind_group(predictor: Predictor, kind: Kind, visible: bool, run, language, 
         example = examples[index]
         entry = predictor.catalog.usable_run(run_id)
         adapter = None
-        if entry is not None and entry.method != "finetune":
+        if entry is not None and not entry.training.whole_encoder:
             adapter = predictor.catalog.run_language_adapter(entry, example.lang)
         return [*(example.values[n] for n in names), gr.update(value=adapter.id) if adapter else gr.update()]
 

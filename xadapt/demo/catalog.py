@@ -27,14 +27,14 @@ from xadapt.data import get_task
 from xadapt.demo.kinds import Kind, kind_for
 from xadapt.errors import XadaptError
 from xadapt.languages import language_name
+from xadapt.methods import get_method
 from xadapt.study.results import RESULTS_FILE
 from xadapt.train.language import DONE
 from xadapt.train.saved import RUN_FILE, read_run_facts
 
 MAX_DEPTH = 4  # runs/<sweep>/artifacts/<run id>/run.json is three levels below runs/
-ADAPTER_DIR = "adapter"  # inside a language adapter's cache folder and inside a run
+ADAPTER_DIR = "adapter"  # inside a language adapter's cache folder
 _FINGERPRINT = re.compile(r"[0-9a-f]{16}")
-METHOD_TITLES = {"madx": "MAD-X task adapter", "adapter": "task adapter", "finetune": "fine-tuned model"}
 
 
 def _path_hash(path: Path) -> str:
@@ -87,8 +87,13 @@ class RunEntry(Entry):
         return kind_for(get_task(self.task))
 
     @property
+    def training(self):
+        """The run's entry in the training-method registry (`xadapt.methods`): how it is served."""
+        return get_method(self.method)
+
+    @property
     def label(self) -> str:
-        title = METHOD_TITLES.get(self.method, f"{self.method} task adapter")
+        title = self.training.describe(self.facts)
         lang = self.train_lang
         return (f"{title} · trained on {language_name(lang)} ({lang}) · {self.facts.get('samples', '?')} examples · "
                 f"seed {self.facts.get('seed', '?')} · {self.id}")
@@ -145,10 +150,11 @@ class Catalog:
             raise XadaptError(f"there is no study {study_id!r}; the demo offers: {known}")
         return self.studies[study_id]
 
-    def usable_runs(self, task: str | None = None, method: str | None = None) -> list[RunEntry]:
-        """Usable runs (of `task`, with `method`), by task, method, training language and size."""
+    def usable_runs(self, task: str | None = None, whole_encoder: bool | None = None) -> list[RunEntry]:
+        """Usable runs (of `task`; with `whole_encoder`, only fine-tuned models or only the others), by task,
+        method, training language and size."""
         found = [r for r in self.runs.values() if not r.problem and (task is None or r.task == task)
-                 and (method is None or r.method == method)]
+                 and (whole_encoder is None or r.training.whole_encoder == whole_encoder)]
         return sorted(found, key=lambda r: (r.task, r.method, r.train_lang, r.facts.get("samples", 0), r.id))
 
     def usable_language_adapters(self) -> list[LanguageAdapterEntry]:
@@ -169,7 +175,7 @@ class Catalog:
 
     def finetuned_for(self, run: RunEntry) -> RunEntry | None:
         """A fine-tuned model of `run`'s task to compare with, trained on the same language if there is one."""
-        models = self.usable_runs(run.task, "finetune")
+        models = self.usable_runs(run.task, whole_encoder=True)
         same = [m for m in models if m.train_lang == run.train_lang]
         return (same or models or [None])[-1]  # the largest training set
 
@@ -207,7 +213,10 @@ def _run_problem(path: Path, facts: dict, fingerprint: str) -> str | None:
         name = facts["model"].get("name", "?") if isinstance(facts["model"], dict) else "?"
         return (f"it was trained on another model ({name}, fingerprint {trained_on}) than the one this demo runs "
                 f"(fingerprint {fingerprint}); start the demo with --model {facts.get('base_model', name)}")
-    parts = ["model" if facts["method"] == "finetune" else ADAPTER_DIR, "head"]
+    try:
+        parts = get_method(facts["method"]).parts
+    except XadaptError as err:
+        return str(err)
     absent = [p for p in parts if not (path / p).is_dir()]
     return f"the run is incomplete: no {', '.join(p + '/' for p in absent)}" if absent else None
 

@@ -1,12 +1,14 @@
 """Predictions for the demo: one base model with every discovered adapter, compositions chosen per call.
 
-At start the base model is loaded once, and every usable language adapter and task adapter (with
-its head) from the catalog is loaded into it under its catalog id; a part that fails to load is
+At start the base model is loaded once, and every usable language adapter and every run's parts
+(as its training method attaches them: a task adapter, fused adapters with their fusion layers, a
+head) from the catalog are loaded into it under the run's catalog id; a part that fails to load is
 marked unusable in the catalog with the reason. A request names a run and a language adapter; the
-composition (`Stack(language, task)`, the task adapter alone, or nothing for a fine-tuned model)
-is passed to that request's forward call only, so concurrent requests never see each other's
-choice and no choice reloads weights. Fine-tuned encoders are whole models: they are loaded on
-first use and the most recently used few are kept.
+composition (`Stack(language, task)`, the task adapter alone, a `Fuse`, or nothing for a head on
+the base encoder) is passed to that request's forward call only, so concurrent requests never see
+each other's choice and no choice reloads weights. Fine-tuned encoders are whole models: they are
+loaded on first use and the most recently used few are kept. A fused model's answer comes with its
+fusion attention per fused adapter, recorded during the same forward call.
 """
 
 from __future__ import annotations
@@ -20,10 +22,13 @@ import torch
 from safetensors import SafetensorError
 
 from xadapt.adapters import AdapterModel, Stack
-from xadapt.demo.catalog import ADAPTER_DIR, Catalog, LanguageAdapterEntry, RunEntry
+from xadapt.adapters.composition import Fuse, as_stack
+from xadapt.adapters.fusion import recording_attention
+from xadapt.demo.catalog import Catalog, LanguageAdapterEntry, RunEntry
 from xadapt.demo.kinds import CHOICE, NLI, Kind
 from xadapt.demo.spans import Word, entity_spans, split_words
 from xadapt.errors import XadaptError
+from xadapt.methods import Composer
 from xadapt.models.tokenizer_cache import load_tokenizer
 from xadapt.train.features import COPA_QUESTIONS
 from xadapt.train.saved import load_run
@@ -43,6 +48,7 @@ class Prediction:
     spans: list[tuple[str, str | None]] | None = None  # NER: the text in pieces, entity type or None
     probabilities: dict[str, float] | None = None  # classification: label (or alternative) -> probability
     notes: tuple[str, ...] = ()  # what the reader should know: truncation, unknown characters, defaults used
+    fusion_attention: dict[str, float] | None = None  # a fused model: mean attention per fused adapter
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,7 @@ class Predictor:
         self._tokenizer_lock = threading.Lock()  # a fast tokenizer's truncation settings are shared state
         self._finetuned: OrderedDict[str, ComposedModel] = OrderedDict()
         self._finetuned_lock = threading.Lock()
+        self._composers: dict[str, Composer] = {}  # run id -> its composition in the shared model
         self._load_adapters()
         self.model.eval()
 
@@ -87,17 +94,20 @@ class Predictor:
                 self.model.load_adapter(adapter.path, name=_language_name(adapter))
             except LOAD_ERRORS as err:
                 adapter.problem = f"it does not load: {err}"
-        for run in self.catalog.usable_runs():
-            if run.method == "finetune":
-                continue
+        for run in self.catalog.usable_runs(whole_encoder=False):
             name = _task_name(run)
             try:
-                self.model.load_adapter(run.path / ADAPTER_DIR, name=name)
-                self.model.load_head(run.path / "head", name=name)
+                self._composers[run.id] = run.training.attach(self.model, run.path, name)
             except LOAD_ERRORS as err:
                 run.problem = f"it does not load: {err}"
-                if name in self.model.adapters:
-                    self.model.delete_adapter(name)
+                self._forget(name)
+
+    def _forget(self, name: str) -> None:
+        """Remove what a run that failed to load left in the shared model (its parts are all named after `name`)."""
+        for adapter in [a for a in self.model.adapters if a == name or a.startswith(f"{name}:")]:
+            self.model.delete_adapter(adapter)
+        if name in self.model.heads:
+            del self.model.heads[name]
 
     # ----- choosing what answers --------------------------------------------------------------
 
@@ -116,12 +126,13 @@ class Predictor:
 
     def _route(self, run: RunEntry, adapter_id: str | None) -> _Route:
         adapter = self.catalog.language_adapter(adapter_id) if adapter_id else None
-        if run.method == "finetune":
+        if run.training.whole_encoder:
             notes = ["a fine-tuned model runs without adapters, so the language adapter was not used"] if adapter else []
             return _Route(self._finetuned_model(run), f"fine-tuned model {run.id}", notes)
         task = _task_name(run)
+        compose = self._composers[run.id]
         notes = []
-        if run.method == "madx" and adapter is None:
+        if run.training.needs_language_adapters and adapter is None:
             adapter = self.catalog.run_language_adapter(run, run.train_lang)
             if adapter is None:
                 raise XadaptError(
@@ -130,10 +141,15 @@ class Predictor:
                 )
             notes.append(f"no language adapter was chosen, so the training language's ({adapter.id}) was used")
         if adapter is None:
-            return _Route(ComposedModel(self.model, task, head=task), f"{run.id} alone", notes)
-        if run.method != "madx":
-            notes.append("this task adapter was trained without a language adapter; stacking one under it is an experiment")
-        return _Route(ComposedModel(self.model, Stack(_language_name(adapter), task), head=task), f"Stack({adapter.lang}, task)", notes)
+            composition = compose(None)
+            return _Route(ComposedModel(self.model, composition, head=task), _title(composition, run, None), notes)
+        if run.training.needs_language_adapters:
+            composition = compose(_language_name(adapter))
+        else:
+            notes.append(f"this {run.method} run was trained without a language adapter; stacking one under it is an experiment")
+            alone = compose(None)
+            composition = Stack(_language_name(adapter), *(as_stack(alone) if alone is not None else ()))
+        return _Route(ComposedModel(self.model, composition, head=task), _title(composition, run, adapter.lang), notes)
 
     # ----- predicting -------------------------------------------------------------------------
 
@@ -144,18 +160,22 @@ class Predictor:
         route = self._route(run, adapter_id)
         notes += route.notes + self._unknown_script_notes(kind, inputs)
         max_length = int(run.facts.get("max_length", DEFAULT_MAX_LENGTH))
-        if kind.output == "spans":
-            spans, more = self._entities(route.model, run.facts["labels"], inputs["text"], max_length)
-            return Prediction(route.description, spans=spans, notes=tuple(notes + more))
-        probabilities, more = self._probabilities(route.model, kind, run.facts["labels"], inputs, max_length)
-        return Prediction(route.description, probabilities=probabilities, notes=tuple(notes + more))
+        with recording_attention() as attention:
+            if kind.output == "spans":
+                spans, more = self._entities(route.model, run.facts["labels"], inputs["text"], max_length)
+                answer = {"spans": spans}
+            else:
+                probabilities, more = self._probabilities(route.model, kind, run.facts["labels"], inputs, max_length)
+                answer = {"probabilities": probabilities}
+        return Prediction(route.description, **answer, notes=tuple(notes + more),
+                          fusion_attention=_fusion_attention(route.model.composition, attention))
 
     def compare(self, kind: Kind, run_id: str, target_id: str | None, finetuned_id: str | None,
                 inputs: dict[str, str]) -> list[Column]:
         """The same input under Stack(source language, task), Stack(target language, task) and a fine-tuned model."""
         run = self._run_of_kind(kind, run_id)
         _checked(kind, inputs)
-        if run.method != "madx":
+        if not run.training.needs_language_adapters:
             raise XadaptError(f"{run.id} is not a MAD-X task adapter; the comparison swaps the language adapter under "
                               "one, so choose a task adapter of method madx")
         if not target_id:
@@ -246,6 +266,28 @@ class Predictor:
         notes = [] if longest <= max_length else [
             f"the input is {longest} tokens long; the model read only the first {max_length}"]
         return dict(zip(names, probabilities)), notes
+
+
+def _title(composition, run: RunEntry, lang: str | None) -> str:
+    """What answered, in the words of the composition: Stack(sw, task), Fuse(sib200-sw, ...), the task adapter alone."""
+    def word(element) -> str:
+        if isinstance(element, Fuse):
+            return f"Fuse({', '.join(name.rsplit(':', 1)[-1] for name in element.children)})"
+        return lang if element.startswith("lang:") else "task"
+    if composition is None:
+        return f"{run.id}: head on the base encoder"
+    if isinstance(composition, Stack):
+        return f"Stack({', '.join(word(e) for e in composition.children)})"
+    return word(composition) if isinstance(composition, Fuse) else f"{run.id} alone"
+
+
+def _fusion_attention(composition, recorded: list[torch.Tensor]) -> dict[str, float] | None:
+    """Mean attention per fused adapter over every fusion layer of the call (None: no fusion ran)."""
+    fuse = next((e for e in (as_stack(composition) if composition is not None else ()) if isinstance(e, Fuse)), None)
+    if fuse is None or not recorded:
+        return None
+    mean = torch.stack(recorded).mean(0).tolist()
+    return {name.rsplit(":", 1)[-1]: weight for name, weight in zip(fuse.children, mean)}
 
 
 def _checked(kind: Kind, inputs: dict[str, str]) -> tuple[dict[str, str], list[str]]:

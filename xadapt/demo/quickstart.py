@@ -17,7 +17,8 @@ from pathlib import Path
 from xadapt.errors import XadaptError
 from xadapt.models import model_identity, resolve_model
 from xadapt.settings import xadapt_home
-from xadapt.study.config import ADAPTER_LR, DEFAULT_LRS, StudyConfig
+from xadapt.methods import get_method
+from xadapt.study.config import StudyConfig
 from xadapt.study.plan import TaskRun
 from xadapt.study.runner import RunContext, execute_run
 from xadapt.study.sweep import validate
@@ -41,7 +42,7 @@ class QuickSettings:
 def quick_run(task: str, method: str, train_lang: str, eval_langs: tuple[str, ...],
               settings: QuickSettings = QuickSettings()) -> TaskRun:
     """One quickstart-sized run: seed 0 at the method's usual learning rate."""
-    return TaskRun(method, task, train_lang, eval_langs, settings.samples, DEFAULT_LRS.get(method, ADAPTER_LR), 0,
+    return TaskRun(method, task, train_lang, eval_langs, settings.samples, get_method(method).lr, 0,
                    settings.epochs)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from xadapt.errors import XadaptError
 from xadapt.integrity import check_files
-from xadapt.models.catalog import MANIFEST
+from xadapt.models.packaged_models import MANIFEST
 from xadapt.models.tokenizer_cache import load_tokenizer
 
 TOKENIZER_FILES = ("tokenizer.json", "sentencepiece.bpe.model", "spiece.model", "tokenizer.model", "vocab.txt", "vocab.json")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from xadapt.errors import XadaptError
 from xadapt.hub import looks_like_hub_id, snapshot
-from xadapt.models.catalog import MANIFEST, PACKAGED_MODELS
+from xadapt.models.packaged_models import MANIFEST, PACKAGED_MODELS
 from xadapt.models.check import check_model_folder
 
 _HUB_FILES = ["config.json", "*.safetensors", "*.json", "*.model", "*.txt"]
@@ -38,7 +38,7 @@ def resolve_model(name: str) -> Path:
         check_model_folder(path)
         return path
     if name in PACKAGED_MODELS:
-        from xadapt.models.packaged import prepare  # torch/transformers: only when converting
+        from xadapt.models.conversion import prepare  # torch/transformers: only when converting
 
         return prepare(name)
     if path.exists() and not path.is_dir():

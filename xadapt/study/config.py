@@ -1,7 +1,8 @@
 """What a study is: the grid of runs a sweep executes, and the settings every run shares.
 
-`StudyConfig` mirrors the flags of `xadapt sweep` and the YAML files in `configs/studies/`;
-a test loads every shipped YAML into it. Defaults are the CPU profile (capped evaluation sets,
+`StudyConfig` is both the YAML files in `configs/studies/` (a test loads every shipped one into it)
+and the study flags of `xadapt sweep`, which are derived from its fields: each field's default and
+help (`metadata["help"]`) live here only (`xadapt.study.settings_merge` merges file and flags). Defaults are the CPU profile (capped evaluation sets,
 short language-adapter training); the sweep prints its own time estimate before it starts.
 `--paper` switches to the full protocol of Ruidan He et al. (2021) for GPU machines.
 
@@ -17,14 +18,13 @@ import types
 from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass, replace
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
+from xadapt.adapters.config import option
 from xadapt.errors import XadaptError
-from xadapt.precision import AUTO, PRECISIONS
+from xadapt.methods import get_method
+from xadapt.precision import AUTO, PRECISION_HELP, PRECISIONS
 from xadapt.train.language import LanguageAdapterSettings
 
-TASK_METHODS = ("finetune", "adapter", "madx")
-# usual learning rates: fine-tuning 2e-5..5e-5, adapters 1e-4..1e-3 (He et al. 2021, Pfeiffer et al. 2020)
-DEFAULT_LRS = {"finetune": 5e-5, "adapter": 1e-3, "madx": 1e-3}
-ADAPTER_LR = 1e-3  # the top of the usual range
+DEFAULT_METHODS = ("finetune", "adapter", "madx")  # entries of the training-method registry (`xadapt methods`)
 LONG_TRAINING_EPOCHS = 10  # long runs train at least this many epochs: the overfitting claim judges nothing shorter
 ZERO_SHOT_SIZES = ("largest", "all")  # source data is rarely the scarce part: by default zero-shot runs train on the largest size
 RETIRED_SETTINGS = {
@@ -37,8 +37,8 @@ RETIRED_SETTINGS = {
 class LearningRateSweep:
     """Extra runs at every rate of `lrs` (per method), at `sizes`, in-language: what the sensitivity claim needs."""
 
-    sizes: list[int]
-    lrs: dict[str, list[float]]
+    sizes: list[int] = field(metadata={"help": "the training sizes the extra rates are tried at, e.g. [300]"})
+    lrs: dict[str, list[float]] = field(metadata={"help": "the rates tried, per method, e.g. {adapter: [1.0e-4, 3.0e-4, 1.0e-3]}"})
 
 
 @dataclass
@@ -46,37 +46,59 @@ class LongTraining:
     """Extra runs of `methods` (default: the study's) at `sizes`, in-language, trained for `epochs`
     without early stopping: the drop from the best dev epoch to the last measures overfitting."""
 
-    sizes: list[int]
-    epochs: int = 20
-    methods: list[str] | None = None
+    sizes: list[int] = field(metadata={"help": "the training sizes of the long runs, e.g. [100]"})
+    epochs: int = option(20, f"epochs each long run trains, without early stopping (at least {LONG_TRAINING_EPOCHS})")
+    methods: list[str] | None = option(None, "the methods trained long; null: the study's")
+
+
+@dataclass
+class FusionSettings:
+    """The task adapters `fusion` runs fuse (AdapterFusion's knowledge-extraction stage), each trained once and
+    cached: other benchmarks' adapters in the run's training language, and the study task's in other languages."""
+
+    tasks: list[str] | dict[str, list[str]] | None = option(
+        None, "other benchmarks whose adapters are fused, the same for every training language or per training language "
+        "({sw: [sib200], en: [xnli]}); null: in each training language, every other benchmark with training data there")
+    languages: list[str] = option([], "the study's task in these languages too (multi-source transfer)")
+    samples: int = option(1000, "training examples per fused adapter (at most its training split)")
 
 
 @dataclass
 class StudyConfig:
-    """One sweep: sizes x methods x learning rates x seeds x (train language -> eval languages)."""
+    """One sweep: sizes x methods x learning rates x seeds x (train language -> eval languages).
 
-    task: str = "wikiann"  # benchmark name or alias (ner, topic, nli, sentiment, copa)
-    lang: str = "sw"  # the low-resource target language
-    samples: int = 1000  # largest in-language training size; default sizes are log-spaced up to it
-    sizes: list[int] | None = None  # explicit training sizes (overrides the log-spaced default)
-    methods: list[str] = field(default_factory=lambda: list(TASK_METHODS))
-    lrs: dict[str, list[float]] | None = None  # per-method learning rates; default DEFAULT_LRS
-    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
-    epochs: int = 20  # the most epochs a run trains (the papers train 20)
-    patience: int | None = 3  # stop after this many epochs without a better dev score; None: train every epoch
-    time_budget: float | None = None  # seconds of training per run after which no further epoch starts; None: none
-    source: str | None = "en"  # zero-shot source language; None for in-language runs only
-    zero_shot_sizes: str = "largest"  # source-language training sizes of the zero-shot runs: "largest" or "all"
-    targets: list[str] | None = None  # zero-shot target languages; default [lang]
-    model: str = "multilingual-e5-small"
-    max_length: int = 128  # tokens per training example
-    batch_size: int = 8  # small batches: more optimiser steps for the same compute, which small sets need
-    eval_limit: int | None = 500  # cap on test examples per evaluation, a fixed sample (None = all)
-    dev_limit: int | None = 200  # cap on dev examples for the per-epoch curve, model selection and early stopping (None = all)
-    language_adapter: LanguageAdapterSettings = field(default_factory=LanguageAdapterSettings)
-    precision: str = AUTO  # auto (bf16 where the hardware has bf16 matrix instructions, else fp32), fp32 or bf16
-    lr_sweep: LearningRateSweep | None = None  # more learning rates at some sizes (in-language runs)
-    long_training: LongTraining | None = None  # runs without early stopping at some sizes (in-language runs)
+    Each field's `help` (its metadata) is the help of its `xadapt sweep` flag (`--kebab-name`, a list as
+    comma-separated text) and of its study-file key; `xadapt.study.settings_merge` merges the two."""
+
+    task: str = option("wikiann", "Benchmark name or alias: wikiann (ner), sib200 (topic), xnli (nli), afrisenti (sentiment), "
+                       "masakhaner, xcopa (copa).")
+    lang: str = option("sw", "The low-resource target language, e.g. sw.")
+    samples: int = option(1000, "Largest in-language training size; the default sizes are log-spaced up to it (100, 300, 1000).")
+    sizes: list[int] | None = option(None, "Explicit training sizes instead of the log-spaced default.", example="100,300,1000")
+    methods: list[str] = option(list(DEFAULT_METHODS), "Training methods, entries of the method registry (`xadapt methods`).",
+                                example="finetune,adapter,madx")
+    lrs: dict[str, list[float]] | None = option(
+        None, "Learning rates per method (flag: 1e-4,3e-4 for every method, or finetune=2e-5,adapter=1e-4:1e-3); "
+        "default: each method's usual rate.", example="1e-4,3e-4")
+    seeds: list[int] = option([0, 1, 2], "Seeds; each draws its own nested training subsets and initialisation.", example="0,1,2")
+    epochs: int = option(20, "The most epochs a run trains (the papers train 20).")
+    patience: int | None = option(3, "Stop a run after this many epochs without a better dev score; 0 (in a study file also null) trains every epoch.")
+    time_budget: float | None = option(None, "Seconds of training per run after which no further epoch starts (default: no limit).")
+    source: str | None = option("en", "Zero-shot source language; none (null) for in-language runs only.")
+    zero_shot_sizes: str = option("largest", "Source-language training sizes of the zero-shot runs: the largest only, or all.",
+                                  choices=ZERO_SHOT_SIZES)
+    targets: list[str] | None = option(None, "Zero-shot target languages (default: the target language).", example="sw,yo")
+    model: str = option("multilingual-e5-small", "Packaged model, local transformers directory or hub id.")
+    max_length: int = option(128, "Tokens per training example.")
+    batch_size: int = option(8, "Examples per optimiser step; small batches give small training sets the steps they need.")
+    eval_limit: int | None = option(500, "Cap on test examples per evaluation, a fixed sample (null in a study file, or --paper: all).")
+    dev_limit: int | None = option(200, "Cap on dev examples for the per-epoch curve, model selection and early stopping (null in a study file, or --paper: all).")
+    language_adapter: LanguageAdapterSettings = option(
+        LanguageAdapterSettings(), "MAD-X language adapters: masked-LM training on raw text, cached and shared by all madx runs.")
+    precision: str = option(AUTO, PRECISION_HELP, choices=PRECISIONS)
+    lr_sweep: LearningRateSweep | None = option(None, "More learning rates at some sizes (in-language runs).")
+    long_training: LongTraining | None = option(None, "Runs without early stopping at some sizes (in-language runs).")
+    fusion: FusionSettings | None = option(None, "What `fusion` runs fuse (default: other benchmarks, when fusion is a method).")
 
     def __post_init__(self):
         for name, hint in get_type_hints(type(self)).items():
@@ -85,6 +107,12 @@ class StudyConfig:
                 raise SettingError(name, f"study setting {name} must be {_describe(hint)}, got {value!r}")
         self.lr_sweep = _part(LearningRateSweep, self.lr_sweep, "lr_sweep")
         self.long_training = _part(LongTraining, self.long_training, "long_training")
+        self.fusion = _part(FusionSettings, self.fusion, "fusion")
+        if self.fusion is None and any(get_method(m).fuses_adapters for m in self.all_methods()):
+            self.fusion = FusionSettings()
+        if self.fusion is not None and (isinstance(self.fusion.samples, bool) or not isinstance(self.fusion.samples, int)
+                                        or self.fusion.samples < 1):
+            raise SettingError("fusion", f"fusion.samples must be a positive number of examples, got {self.fusion.samples!r}")
         if self.precision not in PRECISIONS:
             raise SettingError("precision", f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.zero_shot_sizes not in ZERO_SHOT_SIZES:
@@ -155,8 +183,8 @@ class StudyConfig:
         return {m: self.rates_for(m) for m in self.methods}
 
     def rates_for(self, method: str) -> list[float]:
-        """The rates `lrs` gives `method`, else its usual rate."""
-        return list((self.lrs or {}).get(method) or [DEFAULT_LRS.get(method, ADAPTER_LR)])
+        """The rates `lrs` gives `method`, else its usual rate (its registry entry's)."""
+        return list((self.lrs or {}).get(method) or [get_method(method).lr])
 
     def zero_shot_training_sizes(self) -> list[int]:
         """The sizes the zero-shot runs train at on the source language."""
@@ -176,7 +204,7 @@ class StudyConfig:
         precision only when it is not `auto`, so the ids of studies without them do not depend on
         their existence. (What `auto` resolved to is in `study.json`'s environments and every record.)"""
         values = {**asdict(self), "language_adapter": self.language_adapter.identity()}
-        for name in ("lr_sweep", "long_training", "time_budget"):
+        for name in ("lr_sweep", "long_training", "time_budget", "fusion"):
             if values[name] is None:
                 del values[name]
         if values["precision"] == AUTO:
@@ -258,7 +286,8 @@ def _part(kind: type, value: Any, name: str):
     if value is None or isinstance(value, kind):
         return value
     if not isinstance(value, dict):
-        example = "{sizes: [300], lrs: {adapter: [1.0e-4, 1.0e-3]}}" if kind is LearningRateSweep else "{sizes: [100], epochs: 20}"
+        example = {LearningRateSweep: "{sizes: [300], lrs: {adapter: [1.0e-4, 1.0e-3]}}", LongTraining: "{sizes: [100], epochs: 20}",
+                   FusionSettings: "{tasks: [sib200, xnli], languages: [en]}"}[kind]
         raise XadaptError(f"{name} must be a mapping such as {example}; got {value!r}")
     known = {f.name for f in fields(kind)}
     unknown = set(value) - known

@@ -26,6 +26,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from xadapt.errors import XadaptError
+from xadapt.methods import get_method
 from xadapt.study.config import LONG_TRAINING_EPOCHS
 from xadapt.study.results import best_lr_runs, last_layer_similarity
 
@@ -35,9 +37,7 @@ SMALL_TEST = 500  # fewer test examples than this: a caveat (a 200-sentence F1 h
 WEAK_LANGUAGE_ADAPTER = 0.5  # held-out perplexity after / before above this: the language adapter barely learnt
 UNEQUAL_BUDGET = 1.5  # trainable parameters of the two methods differing by more than this factor: a caveat
 MADX_STEPS = 250_000  # Pfeiffer et al. (2020) trained each language adapter this many steps
-NOT_ADAPTERS = ("finetune", "madx", "fusion", "?")  # every other method of a study is a single adapter method ("?": unrecorded)
-SEQUENTIAL = ("adapter", "seq_bn")  # names of the sequential bottleneck adapter
-
+PROBE = "head"  # the linear-probe baseline every method has to clear
 
 @dataclass(frozen=True)
 class Claim:
@@ -52,26 +52,77 @@ class Claim:
     best_b: bool = False  # per cell, compare `a` only with the `b` of the highest mean (the best of several candidates)
 
 
+def _entry(method: str):
+    """The registry entry of a recorded method, or None (a method this version does not know, "?": unrecorded)."""
+    try:
+        return get_method(method)
+    except XadaptError:
+        return None
+
+
+def _single_adapter(method: str) -> bool:
+    entry = _entry(method)
+    return entry is not None and entry.single_adapter
+
+
 def _adapters_vs(other: str, reverse: bool = False):
+    """Every single adapter method of the study against `other`."""
     def pairs(methods: list[str]) -> list[tuple[str, str]]:
         if other not in methods:
             return []
-        adapters = [m for m in methods if m not in NOT_ADAPTERS]
+        adapters = [m for m in methods if _single_adapter(m)]
         return [(other, m) if reverse else (m, other) for m in adapters]
     return pairs
 
 
+def _budget(method: str) -> str:
+    """The parameter budget a method name carries ("" for the method's preset size): `lora@0.5%` -> "0.5%"."""
+    return method.partition("@")[2]
+
+
+def _adapter_kind(method: str) -> str | None:
+    """The adapter method of a single adapter method (`adapter`, `seq_bn@2%` -> seq_bn), else None."""
+    entry = _entry(method)
+    return entry.adapter_method if entry is not None and entry.single_adapter else None
+
+
 def _one(a: str | tuple[str, ...], b: str | tuple[str, ...]):
+    """Per parameter budget of the study, the first present method of adapter kind(s) `a` against `b`'s:
+    the unified view compares methods at matched budgets."""
+    kinds_a, kinds_b = ((k,) if isinstance(k, str) else k for k in (a, b))
+
     def pairs(methods: list[str]) -> list[tuple[str, str]]:
-        first = next((m for m in ((a,) if isinstance(a, str) else a) if m in methods), None)
-        second = next((m for m in ((b,) if isinstance(b, str) else b) if m in methods), None)
-        return [(first, second)] if first and second else []
+        found = []
+        for budget in dict.fromkeys(_budget(m) for m in methods):
+            same = [m for m in methods if _budget(m) == budget]
+            first = next((m for kind in kinds_a for m in same if _adapter_kind(m) == kind), None)
+            second = next((m for kind in kinds_b for m in same if _adapter_kind(m) == kind), None)
+            if first and second:
+                found.append((first, second))
+        return found
     return pairs
+
+
+def _vs_probe(methods: list[str]) -> list[tuple[str, str]]:
+    """Every method against the linear probe, when the study has one."""
+    return [(m, PROBE) for m in methods if m != PROBE] if PROBE in methods else []
+
+
+def _madx_vs_sequential(methods: list[str]) -> list[tuple[str, str]]:
+    """MAD-X against the sequential adapter alone (the task adapter MAD-X stacks, without a language adapter)."""
+    madx = next((m for m in methods if (_entry(m) is not None and _entry(m).needs_language_adapters)), None)
+    alone = next((m for m in methods if _adapter_kind(m) == "seq_bn" and not _budget(m)), None)
+    return [(madx, alone)] if madx and alone else []
 
 
 HE2021, MADX, HE2022 = "Ruidan He et al. 2021", "Pfeiffer et al. 2020 (MAD-X)", "Junxian He et al. 2022"
 FUSION = "Pfeiffer et al. 2021 (AdapterFusion)"
+FLOOR = "the baseline (a linear probe on the frozen encoder)"
 CLAIMS = (
+    Claim("baseline.in_language", FLOOR, "{a} ≥ {b}, the frozen encoder with only a head trained", "score", "in_language",
+          _vs_probe),
+    Claim("baseline.zero_shot", FLOOR, "{a} ≥ {b}, the frozen encoder with only a head trained, in zero-shot transfer",
+          "score", "zero_shot", _vs_probe),
     Claim("he2021.low_resource", HE2021, "{a} ≥ {b} in-language at low-resource sizes", "score", "in_language", _adapters_vs("finetune")),
     Claim("he2021.zero_shot", HE2021, "{a} ≥ {b} in zero-shot cross-lingual transfer", "score", "zero_shot", _adapters_vs("finetune")),
     Claim("he2021.overfitting", HE2021, "{b} overfits less than {a} (dev-score drop from the best epoch to the last)",
@@ -81,8 +132,8 @@ CLAIMS = (
     Claim("he2021.drift", HE2021, "{a} drifts less than {b} from the pretrained representations (last-layer RSA)",
           "drift", "in_language", _adapters_vs("finetune")),
     Claim("madx.zero_shot", MADX, "{a} (target-language adapter in the Stack) ≥ {b} alone in zero-shot transfer",
-          "score", "zero_shot", _one("madx", SEQUENTIAL)),
-    Claim("he2022.parallel", HE2022, "{a} (parallel) ≥ {b} (sequential)", "score", "in_language", _one(("par_bn", "scaled_par_bn"), SEQUENTIAL)),
+          "score", "zero_shot", _madx_vs_sequential),
+    Claim("he2022.parallel", HE2022, "{a} (parallel) ≥ {b} (sequential)", "score", "in_language", _one(("par_bn", "scaled_par_bn"), "seq_bn")),
     Claim("he2022.ffn", HE2022, "{a} (FFN) ≥ {b} (attention) at an equal budget", "score", "in_language", _one(("par_bn", "scaled_par_bn"), "prefix")),
     Claim("he2022.mam_prefix", HE2022, "{a} ≥ {b}, one of its parts", "score", "in_language", _one("mam", "prefix")),
     Claim("he2022.mam_parallel", HE2022, "{a} ≥ {b}, one of its parts", "score", "in_language", _one("mam", "scaled_par_bn")),

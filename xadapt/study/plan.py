@@ -1,7 +1,7 @@
 """Expand a `StudyConfig` into the concrete jobs a sweep runs.
 
 A plan is data: language-adapter jobs (one per language the MAD-X runs need, shared by all of
-them through the cache) and task runs (one per size x method x rate x seed x training language).
+them through the cache), the task adapters AdapterFusion runs fuse (each trained once) and task runs (one per size x method x rate x seed x training language).
 An in-language run trains and evaluates on the target language; a zero-shot run trains on the
 source language and is evaluated on every target. A study's `lr_sweep` and `long_training` parts
 add in-language runs; a run that two parts both ask for is planned once. The plan is what an executor fans out, so a
@@ -10,7 +10,9 @@ cluster engine can take the same list without touching the study code.
 
 from dataclasses import dataclass
 
+from xadapt.methods import get_method
 from xadapt.study.config import StudyConfig
+from xadapt.study.fusion_sources import sources_for
 
 
 @dataclass(frozen=True)
@@ -27,9 +29,10 @@ class TaskRun:
     epochs: int  # the most epochs it trains
     patience: int | None = None  # epochs without a better dev score before it stops; None: all `epochs`
     time_budget: float | None = None  # seconds of training after which no further epoch starts
+    fuse: tuple[str, ...] = ()  # AdapterFusion: the fused task adapters (`FusionSource` keys, task-lang)
 
     def needs_language_adapters(self) -> tuple[str, ...]:
-        if self.method != "madx":
+        if not get_method(self.method).needs_language_adapters:
             return ()
         return tuple(dict.fromkeys((self.train_lang, *self.eval_langs)))
 
@@ -38,6 +41,7 @@ class TaskRun:
 class Plan:
     language_adapters: tuple[str, ...]
     runs: tuple[TaskRun, ...]
+    fused_adapters: tuple[str, ...] = ()  # task adapters AdapterFusion runs fuse, trained before them
 
 
 def make_plan(study: StudyConfig) -> Plan:
@@ -56,12 +60,14 @@ def make_plan(study: StudyConfig) -> Plan:
         runs += _grid(study, long.sizes, in_language, rates, {"epochs": long.epochs, "patience": None, "time_budget": None})
     runs = sorted(dict.fromkeys(runs), key=lambda run: run.samples)  # stable: within a size, the order planned
     languages = tuple(dict.fromkeys(lang for run in runs for lang in run.needs_language_adapters()))
-    return Plan(language_adapters=languages, runs=tuple(runs))
+    fused = tuple(dict.fromkeys(key for run in runs for key in run.fuse))
+    return Plan(language_adapters=languages, runs=tuple(runs), fused_adapters=fused)
 
 
 def _grid(study: StudyConfig, sizes, pairs, rates: dict[str, list[float]], stopping: dict) -> list[TaskRun]:
     return [
-        TaskRun(method, study.task, train_lang, eval_langs, size, lr, seed, **stopping)
+        TaskRun(method, study.task, train_lang, eval_langs, size, lr, seed, **stopping,
+                fuse=sources_for(study, train_lang) if get_method(method).fuses_adapters else ())
         for size in sizes
         for train_lang, eval_langs in pairs
         for seed in study.seeds

@@ -13,17 +13,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from xadapt.adapters import METHODS
-from xadapt.data import find_data_dir, get_task, load_split, resolve_eval_split
+from xadapt.data import find_data_dir, get_task, list_tasks, load_split, resolve_eval_split
 from xadapt.data.corpora import corpus_files
 from xadapt.environment import describe
 from xadapt.errors import XadaptError
 from xadapt.languages import normalize_lang
 from xadapt.precision import BF16, FP32
-from xadapt.study.config import TASK_METHODS, StudyConfig
+from xadapt.methods import get_method
+from xadapt.study.config import StudyConfig
 from xadapt.atomic import check_writable
 from xadapt.settings import HOME_ENV, home_path, xadapt_home
+from xadapt.study import fusion_sources
 from xadapt.study.executor import DEFAULT_EXECUTOR, ExecutorOptions, JobLost, make_executor
+from xadapt.study.fusion_sources import FusionSource
 from xadapt.study.local_executor import report_progress
 from xadapt.study.plan import TaskRun, make_plan
 from xadapt.study.results import ResultsStore, study_id
@@ -34,9 +36,8 @@ from xadapt.train.tracking import NONE, TENSORBOARD_DIR, Tracking
 
 # Measured on an AMD EPYC (Zen 4, AVX-512 and AVX512-BF16, no AMX) with 2 cores, fp32, torch 2.13,
 # multilingual-e5-small, WikiANN sw sentences, batch 8, nothing else running (2026-12-01): seconds per
-# training example-epoch, per evaluated example, per masked-LM step (16 x 64 tokens) and per run for
+# training example-epoch (each training method's `seconds_per_example`), per evaluated example, per masked-LM step (16 x 64 tokens) and per run for
 # loading, drift and bookkeeping. An AVX2-only host is about 2.5x slower. Only for the printed estimate.
-SECONDS_PER_EXAMPLE = {"finetune": 0.021, "madx": 0.016, "default": 0.0135}
 SECONDS_PER_EVAL_EXAMPLE = 0.005
 SECONDS_PER_MLM_STEP = 0.93
 SECONDS_PER_HEAD_STEP = 0.95  # fitting the shared MLM head: the whole forward pass, gradients only in the head
@@ -81,13 +82,12 @@ def _language(spec, code: str, data_dir) -> str:
 def validate(study: StudyConfig, data_dir) -> StudyConfig:
     """Normalise names and check the study against the data on disk; raise `XadaptError` on the first problem."""
     spec = get_task(study.task)
-    known = [*TASK_METHODS, *(m for m in METHODS if m not in TASK_METHODS)]
     for method in study.all_methods():
-        if method not in known:
-            raise XadaptError(f"unknown method {method!r}; choose from {', '.join(known)}")
+        get_method(method)  # an unknown name: the error lists the registry
     for method in study.lrs or {}:
-        if method not in known:  # a misspelt key would silently leave that method at its default rate
-            raise XadaptError(f"learning rates are given for unknown method {method!r} (--lrs / lrs:); choose from {', '.join(known)}")
+        if method not in study.all_methods():  # a misspelt key would silently leave that method at its default rate
+            raise XadaptError(f"learning rates are given for {method!r} (--lrs / lrs:), which is not a method of this study; "
+                              f"its methods: {', '.join(study.all_methods())}")
     study.task = spec.name
     study.lang = _language(spec, study.lang, data_dir)
     study.source = _language(spec, study.source, data_dir) if study.source else None
@@ -103,11 +103,50 @@ def validate(study: StudyConfig, data_dir) -> StudyConfig:
             )
     for lang in {study.lang, *study.targets}:
         resolve_eval_split(spec.name, lang, data_dir)
-    if "madx" in study.all_methods():
+    for method in (m for m in study.all_methods() if get_method(m).needs_language_adapters):
         for lang in {study.lang, *([study.source] if study.source else []), *study.targets}:
             if not corpus_files(lang, data_dir):
-                raise XadaptError(f"madx needs raw text to train a {lang} language adapter and none was found; drop madx from --methods")
+                raise XadaptError(f"{method} needs raw text to train a {lang} language adapter and none was found; "
+                                  f"drop {method} from --methods")
+    if study.fusion is not None:
+        _validate_fusion(study, data_dir)
     return study
+
+
+def _has_train_split(task: str, lang: str, data_dir) -> bool:
+    try:
+        load_split(task, lang, "train", data_dir)
+    except XadaptError:
+        return False
+    return True
+
+
+def _validate_fusion(study: StudyConfig, data_dir) -> None:
+    """Name the benchmarks and languages of `study.fusion` canonically (the default: every other benchmark with
+    training data in each training language) and check each fused adapter has training data, before any work."""
+    fusion = study.fusion
+    spec = get_task(study.task)
+    training_langs = [study.lang, *([study.source] if study.source and study.source != study.lang else [])]
+    if fusion.tasks is None:
+        fusion.tasks = {lang: [name for name in list_tasks() if name != spec.name and _has_train_split(name, lang, data_dir)]
+                        for lang in training_langs}
+    elif isinstance(fusion.tasks, dict):
+        fusion.tasks = {_language(spec, lang, data_dir): [get_task(name).name for name in names]
+                        for lang, names in fusion.tasks.items()}
+    else:
+        fusion.tasks = [get_task(name).name for name in fusion.tasks]
+    fusion.languages = [_language(spec, lang, data_dir) for lang in fusion.languages]
+    for lang in training_langs:
+        keys = fusion_sources.sources_for(study, lang)
+        for source in map(FusionSource.parse, keys):
+            if not _has_train_split(source.task, source.lang, data_dir):
+                raise XadaptError(f"fusion fuses a {source.task} adapter trained in {source.lang}, and {get_task(source.task).title} "
+                                  f"has no {source.lang} training split here; drop it from fusion.tasks / fusion.languages")
+        if len(keys) < 2:
+            found = ", ".join(keys) or "none"
+            raise XadaptError(f"fusion needs at least two adapters to fuse for runs trained in {lang}, and the study names {found}; "
+                              "add benchmarks (fusion: {tasks: [sib200, xnli]}) or languages (fusion: {languages: [en, yo]}) "
+                              "in the study file, or --fuse-tasks / --fuse-langs")
 
 
 @dataclass(frozen=True)
@@ -133,6 +172,17 @@ class LanguageAdapterJob:
     tracking: Tracking = Tracking()
 
 
+@dataclass(frozen=True)
+class FusedAdapterJob:
+    """Plain data a worker needs to train (or find cached) one task adapter that fusion runs fuse."""
+
+    study: dict
+    data_dir: str
+    study_id: str
+    key: str  # `FusionSource` key: task-lang
+    tracking: Tracking = Tracking()
+
+
 _CONTEXTS: dict[tuple, RunContext] = {}  # one per study, cache root and tracking, per process: model, tokenizer, encoded splits
 
 
@@ -141,7 +191,7 @@ def _context_key(study_id: str, data_dir: str, tracking: Tracking) -> tuple:
     return study_id, data_dir, str(home_path()), tracking
 
 
-def _context(job: RunJob | LanguageAdapterJob) -> RunContext:
+def _context(job: RunJob | LanguageAdapterJob | FusedAdapterJob) -> RunContext:
     key = _context_key(job.study_id, job.data_dir, job.tracking)
     if key not in _CONTEXTS:  # in a worker process: its own context, progress sent to the sweep
         _CONTEXTS[key] = RunContext(StudyConfig.from_dict(job.study), Path(job.data_dir), on_epoch=report_progress,
@@ -160,24 +210,32 @@ def language_adapter_job(job: LanguageAdapterJob) -> str | None:
     return str(path) if path else None
 
 
+def fused_adapter_job(job: FusedAdapterJob) -> str:
+    """The cache folder of the trained adapter to fuse."""
+    return str(_context(job).fused_adapter(job.key))
+
+
 def keeps_artifacts(study: StudyConfig, run: TaskRun) -> bool:
     """Runs whose trained parts a sweep saves for `xadapt eval` and the demo: the first seed of each
     configuration; fine-tuned encoders (hundreds of MB each) only at the largest training size."""
     if run.seed != study.seeds[0]:
         return False
-    return run.method != "finetune" or run.samples == max(study.training_sizes())
+    return not get_method(run.method).whole_encoder or run.samples == max(study.training_sizes())
 
 
 def estimate_seconds(study: StudyConfig, pending: list[TaskRun], adapters_to_train: list[str], fit_head: bool = False,
-                     no_early_stop: bool = False, precision: str = FP32, workers: int = 1) -> float:
-    """Seconds the pending runs, language adapters and (if `fit_head`) the shared MLM head should take in
-    `precision` with `workers` runs at once; with `no_early_stop`, if every run trained all its epochs (the upper bound)."""
-    epochs = {run: run.epochs if no_early_stop else expected_epochs(run) for run in pending}
-    training = sum(
-        run.samples * epochs[run] * SECONDS_PER_EXAMPLE.get(run.method, SECONDS_PER_EXAMPLE["default"]) for run in pending
-    )
-    evaluations = sum(epochs[run] * (study.dev_limit or 1000) + 2 * len(run.eval_langs) * (study.eval_limit or 1000)
-                      for run in pending)
+                     no_early_stop: bool = False, precision: str = FP32, workers: int = 1, sources_to_train: int = 0) -> float:
+    """Seconds the pending runs, language adapters, `sources_to_train` adapters to fuse and (if `fit_head`) the
+    shared MLM head should take in `precision` with `workers` runs at once; with `no_early_stop`, if every run
+    trained all its epochs (the upper bound)."""
+    if sources_to_train:  # each a seq_bn run of at most fusion.samples examples under the study's stopping rule
+        source = TaskRun("adapter", study.task, study.lang, (study.lang,), study.fusion.samples, 0.0, 0,
+                         study.epochs, study.patience, study.time_budget)
+        pending = [*pending, *[source] * sources_to_train]
+    epochs = [run.epochs if no_early_stop else expected_epochs(run) for run in pending]
+    training = sum(run.samples * n * get_method(run.method).seconds_per_example for run, n in zip(pending, epochs))
+    evaluations = sum(n * (study.dev_limit or 1000) + 2 * len(run.eval_langs) * (study.eval_limit or 1000)
+                      for run, n in zip(pending, epochs))
     mlm = len(adapters_to_train) * study.language_adapter.steps * SECONDS_PER_MLM_STEP
     head = study.language_adapter.head_steps * SECONDS_PER_HEAD_STEP if fit_head and adapters_to_train else 0.0
     speedup = PRECISION_SPEEDUP[precision]
@@ -219,6 +277,9 @@ def run_sweep(
         if not is_cached(cache_dir(context.model_dir, lang, study.language_adapter, context.precision.name), DONE)
     ]
     fit_head = bool(to_train) and needs_head_fit(context.model_dir, study.language_adapter, data_dir, context.precision.name)
+    to_fuse = [key for key in plan.fused_adapters if not is_cached(
+        fusion_sources.cache_dir(study, context.identity["fingerprint"], FusionSource.parse(key), context.precision.name),
+        fusion_sources.DONE)]
     _check_storage(pool, out, [Path(data_dir), context.model_dir.absolute()])
     store = ResultsStore.open(out, manifest)
     store.add_environment({**describe(), "precision": {"requested": study.precision, "used": context.precision.name,
@@ -227,19 +288,22 @@ def run_sweep(
     done = store.done_keys()
     pending = [run for run in plan.runs if any((run_key(context, run), lang) not in done for lang in run.eval_langs)]
     estimate = {bound: estimate_seconds(study, pending, to_train, fit_head, no_early_stop=bound == "estimate_max_seconds",
-                                        precision=context.precision.name, workers=pool.slots)
+                                        precision=context.precision.name, workers=pool.slots, sources_to_train=len(to_fuse))
                 for bound in ("estimate_seconds", "estimate_max_seconds")}
     announce({
         "runs": len(plan.runs), "pending": len(pending), "language_adapters": list(plan.language_adapters),
-        "language_adapters_to_train": to_train, **estimate,
+        "language_adapters_to_train": to_train, "fused_adapters": list(plan.fused_adapters), "fused_adapters_to_train": to_fuse,
+        **estimate,
         "precision": context.precision.name, "precision_reason": context.precision.reason, "workers": pool.slots,
         "executor": pool.describe(), "out": str(out), "study_id": sid,
     })
     job_study = {**manifest, "model": str(context.model_dir.absolute())}  # workers load the converted model, never convert
     if fit_head:  # first, alone: every language adapter trains against it
-        _prepare(pool, [LanguageAdapterJob(job_study, data_dir, sid, None, tracking)])
+        _prepare(pool, language_adapter_job, [LanguageAdapterJob(job_study, data_dir, sid, None, tracking)])
     if to_train:
-        _prepare(pool, [LanguageAdapterJob(job_study, data_dir, sid, lang, tracking) for lang in to_train])
+        _prepare(pool, language_adapter_job, [LanguageAdapterJob(job_study, data_dir, sid, lang, tracking) for lang in to_train])
+    if to_fuse:
+        _prepare(pool, fused_adapter_job, [FusedAdapterJob(job_study, data_dir, sid, key, tracking) for key in to_fuse])
     jobs = [
         RunJob(job_study, data_dir, run, sid,
                str(out / ARTIFACTS / run_key(context, run)) if keeps_artifacts(study, run) else None, tracking)
@@ -269,9 +333,13 @@ def _check_storage(pool, out: Path, readable: list[Path]) -> None:
         raise
 
 
-def _prepare(pool, jobs: list[LanguageAdapterJob]) -> None:
-    """Train the language adapters (or the head) of `jobs` on the executor, each once; a lost one stops the sweep."""
-    for job, result in pool.map(language_adapter_job, jobs):
+def _prepare(pool, function, jobs: list[LanguageAdapterJob | FusedAdapterJob]) -> None:
+    """Train the language adapters (or the head), or the adapters to fuse, of `jobs` on the executor, each once;
+    a lost one stops the sweep."""
+    for job, result in pool.map(function, jobs):
         if isinstance(result, JobLost):
-            what = f"the {job.lang} language adapter" if job.lang else "the shared MLM head"
+            if isinstance(job, FusedAdapterJob):
+                what = f"the {job.key} task adapter to fuse"
+            else:
+                what = f"the {job.lang} language adapter" if job.lang else "the shared MLM head"
             raise XadaptError(f"{what} could not be trained: {result.reason}; run the same command again to resume")

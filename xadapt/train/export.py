@@ -22,6 +22,9 @@ from xadapt.adapters.io import DESCRIPTION_FILES
 from xadapt.adapters.peft_lora import export_lora
 from xadapt.atomic import atomic_directory
 from xadapt.errors import XadaptError
+from xadapt.methods import get_method
+from xadapt.methods.adapter import ADAPTER_DIR
+from xadapt.methods.finetune import MODEL_DIR
 from xadapt.train.saved import SavedRun, load_run, read_run_facts
 from xadapt.train.task import TASK
 
@@ -75,11 +78,15 @@ register(ExportFormat("peft", "PEFT's LoRA layout (adapter_config.json + adapter
 def _method_and_head(run_dir: Path) -> tuple[str, str]:
     """The adapter method of the run's task adapter and its head kind, read before any weights load."""
     facts = read_run_facts(run_dir)
+    method = get_method(facts["method"])
+    if method.whole_encoder:
+        raise XadaptError(f"{run_dir} is a fully fine-tuned model, which is a transformers model already: "
+                          f"load {run_dir / MODEL_DIR} with AutoModel.from_pretrained; `xadapt export` is for adapters")
+    if ADAPTER_DIR not in method.parts:
+        raise XadaptError(f"{run_dir} is a {method.name} run ({method.trains}), and the export formats carry one task adapter; "
+                          "it stays in xadapt's own format")
     try:
-        if facts["method"] == "finetune":
-            raise XadaptError(f"{run_dir} is a fully fine-tuned model, which is a transformers model already: "
-                              f"load {run_dir / 'model'} with AutoModel.from_pretrained; `xadapt export` is for adapters")
-        adapter = run_dir / "adapter" / DESCRIPTION_FILES["adapter"]
+        adapter = run_dir / ADAPTER_DIR / DESCRIPTION_FILES["adapter"]
         return json.loads(adapter.read_text(encoding="utf-8"))["config"]["method"], facts["head"]
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise XadaptError(f"{run_dir} is not a complete run ({type(err).__name__}: {err}); export a run that "

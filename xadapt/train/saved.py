@@ -4,12 +4,13 @@ import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from xadapt.adapters import AdapterModel, Stack
+from xadapt.adapters import AdapterModel
 from xadapt.adapters.io import DESCRIPTION_FILES
 from xadapt.adapters.peer import CONFIG_FILE as PEER_CONFIG
 from xadapt.adapters.peer import PICKLE_FILE, SAFETENSORS_FILES
 from xadapt.errors import XadaptError
 from xadapt.hub import looks_like_hub_id, snapshot
+from xadapt.methods import Composer, get_method
 from xadapt.precision import FP32
 from xadapt.train.task import TASK, ComposedModel
 
@@ -21,22 +22,19 @@ PEER_FILES = [PEER_CONFIG, *SAFETENSORS_FILES, PICKLE_FILE]  # what a hub adapte
 class SavedRun:
     facts: dict
     model: AdapterModel
+    composer: Composer  # the run's composition for the name of a language adapter (its training method's)
 
     def composed(self, lang: str) -> ComposedModel:
         """The run's model as it predicts for `lang` (MAD-X: with that language's adapter), in the precision
         its record's scores were computed in, so evaluating it again reproduces them."""
-        method, precision = self.facts["method"], self.facts.get("precision", FP32)
-        if method == "finetune":
-            return ComposedModel(self.model, None, precision=precision)
-        if method == "madx":
-            if lang not in self.model.adapters:
-                known = ", ".join(sorted(self.facts["language_adapters"])) or "none"
-                raise XadaptError(
-                    f"this MAD-X run has no {lang} language adapter (it has {known}); "
-                    f"train one with `xadapt train-lang --lang {lang}` and pass it with --lang-adapter"
-                )
-            return ComposedModel(self.model, Stack(lang, TASK), precision=precision)
-        return ComposedModel(self.model, TASK, precision=precision)
+        method, precision = get_method(self.facts["method"]), self.facts.get("precision", FP32)
+        if method.needs_language_adapters and lang not in self.model.adapters:
+            known = ", ".join(sorted(self.facts["language_adapters"])) or "none"
+            raise XadaptError(
+                f"this {method.name} run has no {lang} language adapter (it has {known}); "
+                f"train one with `xadapt train-lang --lang {lang}` and pass it with --lang-adapter"
+            )
+        return ComposedModel(self.model, self.composer(lang), precision=precision)
 
 
 def attach_language_adapter(model: AdapterModel, lang: str, source: str | Path) -> None:
@@ -94,19 +92,16 @@ def load_run(directory: Path, extra_language_adapters: dict[str, str | Path] | N
     source `attach_language_adapter` reads), for zero-shot transfer to languages it was not given."""
     directory = Path(directory)
     facts = read_run_facts(directory)
-    if extra_language_adapters and facts["method"] != "madx":
+    method = get_method(facts["method"])
+    if extra_language_adapters and not method.needs_language_adapters:
         raise XadaptError(f"a language adapter applies to MAD-X runs only; {directory} is a {facts['method']} run, "
                           "which uses none: drop --lang-adapter")
-    if facts["method"] == "finetune":
-        model = AdapterModel.from_pretrained(directory / "model")
-        # the head was saved beside the base model this one was fine-tuned from: the same lineage, no warning
-        model.facts = replace(model.facts, name=facts["base_model"])
-    else:
-        model = AdapterModel.from_pretrained(facts["base_model"])
-        model.load_adapter(directory / "adapter", name=TASK)
-    model.load_head(directory / "head", name=TASK)
-    if facts["method"] == "madx":
+    model = AdapterModel.from_pretrained(method.encoder_dir(directory, facts))
+    # parts were saved beside the base model the encoder comes from (a fine-tuned one: the same lineage, no warning)
+    model.facts = replace(model.facts, name=facts["base_model"])
+    composer = method.attach(model, directory, TASK)
+    if method.needs_language_adapters:
         for lang, source in {**facts["language_adapters"], **(extra_language_adapters or {})}.items():
             attach_language_adapter(model, lang, source)
     model.eval()
-    return SavedRun(facts, model)
+    return SavedRun(facts, model, composer)

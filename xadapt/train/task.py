@@ -1,4 +1,4 @@
-"""Train one task run — full fine-tuning, a task adapter, or MAD-X — and evaluate it.
+"""Train one task run — whatever its training method (`xadapt.methods`) set up to train — and evaluate it.
 
 The training loop is transformers' `Trainer` (dynamic padding, batches of similar length in random
 order from `xadapt.train.sampling`, linear warm-up and decay, AdamW). Full fine-tuning trains only
@@ -26,7 +26,7 @@ from torch import nn
 from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments, set_seed
 
 from xadapt import upstream
-from xadapt.adapters import AdapterModel, Stack
+from xadapt.adapters import AdapterModel
 from xadapt.errors import XadaptError
 from xadapt.precision import FP32, autocast
 from xadapt.train.embedding_rows import CompactWordEmbedding, token_ids_of, trainable_state, used_rows_only
@@ -73,15 +73,21 @@ class ComposedModel(nn.Module):
     forward call (training and evaluation) computes in (`xadapt.precision`: fp32 or bf16 autocast).
     """
 
-    def __init__(self, model: AdapterModel, composition, head: str = TASK, precision: str = FP32):
+    def __init__(self, model: AdapterModel, composition, head: str = TASK, precision: str = FP32,
+                 extra_loss: Callable[[], torch.Tensor | None] = lambda: None):
         super().__init__()
         self.model, self.composition, self.head, self.precision = model, composition, head, precision
+        self.extra_loss = extra_loss  # a training method's term added to the loss in training (AdapterFusion's regulariser)
         self.config = model.encoder.config
 
     def forward(self, **batch):
         device_type = self.model.encoder.device.type
         with autocast(self.precision, device_type):
             out = self.model(**batch, head=self.head, composition=self.composition)
+        if out.loss is not None and self.training:
+            extra = self.extra_loss()
+            if extra is not None:
+                out.loss = out.loss + extra
         if out.loss is not None and self.training and not torch.isfinite(out.loss):
             raise TrainingDiverged(f"loss became {out.loss.item()} during training")
         return out
@@ -94,29 +100,6 @@ class ComposedModel(nn.Module):
             yield self
         finally:
             self.precision = before
-
-
-def build_model(method: str, model_dir, head: str, num_labels: int, language_adapters: dict) -> tuple[AdapterModel, Callable]:
-    """The model for `method` and a function mapping an evaluation language to its composition.
-
-    `finetune` trains every encoder weight; `madx` stacks a task adapter on the training
-    language's frozen language adapter and swaps that for the target's at evaluation; any other
-    name is an adapter method from the registry (`adapter` means `seq_bn`) trained alone.
-    """
-    model = AdapterModel.from_pretrained(model_dir)
-    model.add_head(TASK, head, num_labels=num_labels)
-    if method == "finetune":
-        model.train_all()
-        return model, lambda lang: None
-    if method == "madx":
-        for lang, directory in language_adapters.items():
-            model.load_adapter(directory, name=lang)
-        model.add_adapter(TASK, "seq_bn")
-        model.train_adapter(TASK)
-        return model, lambda lang: Stack(lang, TASK)
-    model.add_adapter(TASK, "seq_bn" if method == "adapter" else method)
-    model.train_adapter(TASK)
-    return model, lambda lang: TASK
 
 
 class _EpochEvaluation(TrainerCallback):

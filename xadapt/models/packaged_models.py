@@ -1,7 +1,7 @@
 """The models xadapt can build offline from files that PyPI packages ship.
 
 Kept free of torch and transformers imports so that listing models and resolving names is
-instant; the conversion itself lives in `xadapt.models.packaged`.
+instant; the conversion itself lives in `xadapt.models.conversion`.
 """
 
 import importlib.metadata

