@@ -30,7 +30,7 @@ from xadapt.models import DEFAULT_MODEL, resolve_model
 from xadapt.train.evaluate import evaluate
 from xadapt.train.features import encode
 from xadapt.train.language import language_adapter_model
-from xadapt.methods import build_run_model
+from xadapt.methods import build_run_model, get_method
 from xadapt.train.task import ComposedModel, TrainSettings, seeded, train
 
 GEMM = ("aten::addmm", "aten::mm", "aten::bmm", "aten::baddbmm", "aten::linear", "aten::matmul",
@@ -68,11 +68,19 @@ def _model_and_data(method: str, precision: str, examples: int):
     return ComposedModel(model, composition_for("sw"), precision=precision), data, DataCollatorForTokenClassification(tokenizer)
 
 
+def _settings(method: str) -> TrainSettings:
+    """One epoch at the method's usual rate and weight decay (a language adapter: the rate the profile always used)."""
+    if method == "language_adapter":
+        return TrainSettings(lr=1e-3, epochs=1, batch_size=BATCH, seed=0, weight_decay=0.0)
+    entry = get_method(method)
+    return TrainSettings(lr=entry.lr, epochs=1, batch_size=BATCH, seed=0, weight_decay=entry.weight_decay)
+
+
 def profile_training(method: str, precision: str, steps: int, top: int) -> str:
     torch.set_num_threads(THREADS)
     seeded(0)
     composed, data, collator = _model_and_data(method, precision, (WARMUP_STEPS + steps) * BATCH)
-    settings = TrainSettings(lr=1e-3 if method != "finetune" else 5e-5, epochs=1, batch_size=BATCH, seed=0)
+    settings = _settings(method)
     profiler = profile(activities=[ProfilerActivity.CPU])
     train(composed, data, collator, settings, callbacks=[_Window(profiler, steps)])
     averages = profiler.key_averages()
@@ -90,7 +98,7 @@ def time_training(method: str, precision: str, steps: int, compiled: bool) -> di
     composed, data, collator = _model_and_data(method, precision, steps * BATCH)
     if compiled:
         composed.model = torch.compile(composed.model, dynamic=True)
-    settings = TrainSettings(lr=1e-3 if method != "finetune" else 5e-5, epochs=1, batch_size=BATCH, seed=0)
+    settings = _settings(method)
     _, seconds = train(composed, data, collator, settings)
     return {"compiled": compiled, "seconds": seconds, "per_step": seconds / steps}
 

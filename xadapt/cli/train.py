@@ -59,6 +59,9 @@ def train_command(
     Tracking(report_to.value).check()
     targets = [t for t in (eval_langs or lang).split(",") if t]
     training = get_method(method)
+    if not training.fuses_adapters and (fuse_tasks or fuse_langs):
+        raise XadaptError(f"--fuse-tasks and --fuse-langs say what a fusion run fuses, and --method {method} fuses nothing; "
+                          "drop them or use --method fusion")
     rate = lr if lr is not None else training.lr
     fusion = (FusionSettings(tasks=split_names(fuse_tasks), languages=split_names(fuse_langs) or [], samples=fuse_samples)
               if training.fuses_adapters else None)

@@ -136,7 +136,7 @@ class Predictor:
             adapter = self.catalog.run_language_adapter(run, run.train_lang)
             if adapter is None:
                 raise XadaptError(
-                    f"{run.id} is a MAD-X task adapter and needs a language adapter; none for its training language "
+                    f"{run.id} is a {run.training.demo_title} and needs a language adapter; none for its training language "
                     f"{run.train_lang} is available, so choose one (or train it: `xadapt train-lang --lang {run.train_lang}`)"
                 )
             notes.append(f"no language adapter was chosen, so the training language's ({adapter.id}) was used")

@@ -17,6 +17,7 @@ class TopLayers(FineTune):
     name = "top_layers"
     summary = f"partial fine-tuning: the top {TOP} transformer layers and the head train"
     trains = f"the top {TOP} encoder layers and the head"
+    demo_title = f"model fine-tuned in its top {TOP} layers"
     seconds_per_example = 0.012  # assumed: the backward pass stops two layers down
 
     def build(self, model: AdapterModel, name: str, prepared: Prepared) -> Composer:

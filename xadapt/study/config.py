@@ -108,8 +108,16 @@ class StudyConfig:
         self.lr_sweep = _part(LearningRateSweep, self.lr_sweep, "lr_sweep")
         self.long_training = _part(LongTraining, self.long_training, "long_training")
         self.fusion = _part(FusionSettings, self.fusion, "fusion")
-        if self.fusion is None and any(get_method(m).fuses_adapters for m in self.all_methods()):
+        fuses = any(get_method(m).fuses_adapters for m in self.all_methods())
+        if self.fusion is None and fuses:
             self.fusion = FusionSettings()
+        if self.fusion is not None and not fuses:
+            raise SettingError("fusion", "fusion: says what fusion runs fuse, and no method of the study fuses adapters; "
+                                         "add fusion to the methods or remove the fusion settings")
+        if self.fusion is not None and not (_conforms(self.fusion.tasks, list[str] | dict[str, list[str]] | None)
+                                            and _conforms(self.fusion.languages, list[str])):
+            raise SettingError("fusion", "fusion.tasks is a list of benchmarks (or a mapping of training language to such a list) "
+                                         "and fusion.languages a list of languages, e.g. {tasks: [sib200, xnli], languages: [en]}")
         if self.fusion is not None and (isinstance(self.fusion.samples, bool) or not isinstance(self.fusion.samples, int)
                                         or self.fusion.samples < 1):
             raise SettingError("fusion", f"fusion.samples must be a positive number of examples, got {self.fusion.samples!r}")

@@ -237,9 +237,22 @@ def _parameters(frame: pd.DataFrame) -> str:
                 "trainable parameters": _count_cell(runs["trainable_params"]),
                 "total parameters": _count_cell(runs["total_params"]),
                 "trainable share": f"{share.max():.2%}" if len(share) else "–",
+                "budget: added at inference": _count_cell(runs["budget_params"]),
+                "budget: share of the encoder layers": _share_cell(runs["budget_share"]),
             }
         )
-    return "## Trainable parameters\n\n" + _markdown_table(pd.DataFrame(rows))
+    return ("## Trainable parameters\n\nThe budget counts the adapter or fusion parameters a run trained, as the model holds "
+            "them at inference (a prefix: the vectors it generates), as a share of the encoder's transformer layers without "
+            "the embeddings, as Junxian He et al. (2022) compare methods; frozen adapters a method stacks or fuses are not "
+            "counted, and fine-tuning and the head-only probe add none.\n\n" + _markdown_table(pd.DataFrame(rows)))
+
+
+def _share_cell(values: pd.Series) -> str:
+    values = values.dropna()
+    if values.empty:
+        return "–"
+    low, high = values.min(), values.max()
+    return f"{low:.2%}" if f"{low:.2%}" == f"{high:.2%}" else f"{low:.2%}–{high:.2%}"
 
 
 def _failures(frame: pd.DataFrame) -> str:

@@ -265,9 +265,9 @@ _LABELS = ["method", "train_lang", "eval_lang"]
 _TEXT = ["run_id", "study_id", "status", "error", "method", "task", "train_lang", "eval_lang", "metric", "eval_split",
          "stop_reason", "training", "precision", "environment"]
 _INTS = ["samples", "seed", "epochs", "best_epoch", "epochs_trained", "patience", "trainable_params", "total_params", "eval_examples",
-         "threads"]
+         "threads", "budget_params"]
 _FLOATS = ["lr", "score", "last_score", "seconds", "dev_best", "dev_last", "language_adapter_perplexity_before",
-           "language_adapter_perplexity_after", "language_adapter_steps"]
+           "language_adapter_perplexity_after", "language_adapter_steps", "budget_share"]
 IMPROVING_WINDOW = 3
 """Epochs without a better dev score after which a run that trained every epoch (no patience) counts as
 converged; a run whose best epoch lies within its last `patience` (or this many) epochs was still improving."""
@@ -331,6 +331,9 @@ def results_frame(records: list[dict]) -> pd.DataFrame:
             "train_fingerprint": (r.get("data") or {}).get("train_fingerprint"),
             "curve": r.get("curve") or [],
             "drift": r.get("drift"),
+            # what the method adds at inference, and its share of the encoder's layers (`xadapt.methods.budget`)
+            "budget_params": (r.get("budget") or {}).get("parameters"),
+            "budget_share": (r.get("budget") or {}).get("share"),
             **_language_adapters(r),
         }
         for r in records

@@ -113,23 +113,35 @@ def validate(study: StudyConfig, data_dir) -> StudyConfig:
     return study
 
 
-def _has_train_split(task: str, lang: str, data_dir) -> bool:
+def _trainable(task: str, lang: str, data_dir) -> bool:
+    """Whether `task` has training and dev splits in `lang`: what a run (or a fused adapter) trains and stops on."""
     try:
         load_split(task, lang, "train", data_dir)
+        load_split(task, lang, "dev", data_dir)
     except XadaptError:
         return False
     return True
 
 
+def _other_benchmarks(spec, lang: str, data_dir) -> list[str]:
+    """The benchmarks a fusion run trained in `lang` fuses by default: one per data set (MasakhaNER 2.0 and 1.0 share
+    theirs) that can train in `lang`, the study's own data set left out."""
+    chosen: dict[str, str] = {}
+    for name in list_tasks():
+        root = get_task(name).root
+        if root != spec.root and root not in chosen and _trainable(name, lang, data_dir):
+            chosen[root] = name
+    return list(chosen.values())
+
+
 def _validate_fusion(study: StudyConfig, data_dir) -> None:
     """Name the benchmarks and languages of `study.fusion` canonically (the default: every other benchmark with
-    training data in each training language) and check each fused adapter has training data, before any work."""
+    training and dev data in each training language) and check each fused adapter has them, before any work."""
     fusion = study.fusion
     spec = get_task(study.task)
     training_langs = [study.lang, *([study.source] if study.source and study.source != study.lang else [])]
     if fusion.tasks is None:
-        fusion.tasks = {lang: [name for name in list_tasks() if name != spec.name and _has_train_split(name, lang, data_dir)]
-                        for lang in training_langs}
+        fusion.tasks = {lang: _other_benchmarks(spec, lang, data_dir) for lang in training_langs}
     elif isinstance(fusion.tasks, dict):
         fusion.tasks = {_language(spec, lang, data_dir): [get_task(name).name for name in names]
                         for lang, names in fusion.tasks.items()}
@@ -139,9 +151,12 @@ def _validate_fusion(study: StudyConfig, data_dir) -> None:
     for lang in training_langs:
         keys = fusion_sources.sources_for(study, lang)
         for source in map(FusionSource.parse, keys):
-            if not _has_train_split(source.task, source.lang, data_dir):
+            if source.lang == lang and get_task(source.task).root == spec.root:
+                raise XadaptError(f"fusion would fuse a {source.task} adapter trained in {lang}, the study's own data "
+                                  f"({spec.title}) with more examples than the run's subset; drop {source.task} from fusion.tasks")
+            if not _trainable(source.task, source.lang, data_dir):
                 raise XadaptError(f"fusion fuses a {source.task} adapter trained in {source.lang}, and {get_task(source.task).title} "
-                                  f"has no {source.lang} training split here; drop it from fusion.tasks / fusion.languages")
+                                  f"has no {source.lang} training and dev splits here; drop it from fusion.tasks / fusion.languages")
         if len(keys) < 2:
             found = ", ".join(keys) or "none"
             raise XadaptError(f"fusion needs at least two adapters to fuse for runs trained in {lang}, and the study names {found}; "
@@ -277,9 +292,6 @@ def run_sweep(
         if not is_cached(cache_dir(context.model_dir, lang, study.language_adapter, context.precision.name), DONE)
     ]
     fit_head = bool(to_train) and needs_head_fit(context.model_dir, study.language_adapter, data_dir, context.precision.name)
-    to_fuse = [key for key in plan.fused_adapters if not is_cached(
-        fusion_sources.cache_dir(study, context.identity["fingerprint"], FusionSource.parse(key), context.precision.name),
-        fusion_sources.DONE)]
     _check_storage(pool, out, [Path(data_dir), context.model_dir.absolute()])
     store = ResultsStore.open(out, manifest)
     store.add_environment({**describe(), "precision": {"requested": study.precision, "used": context.precision.name,
@@ -287,6 +299,9 @@ def run_sweep(
     _CONTEXTS[_context_key(sid, data_dir, tracking)] = context
     done = store.done_keys()
     pending = [run for run in plan.runs if any((run_key(context, run), lang) not in done for lang in run.eval_langs)]
+    to_fuse = [key for key in dict.fromkeys(key for run in pending for key in run.fuse) if not is_cached(
+        fusion_sources.cache_dir(study, context.identity["fingerprint"], FusionSource.parse(key), context.precision.name),
+        fusion_sources.DONE)]
     estimate = {bound: estimate_seconds(study, pending, to_train, fit_head, no_early_stop=bound == "estimate_max_seconds",
                                         precision=context.precision.name, workers=pool.slots, sources_to_train=len(to_fuse))
                 for bound in ("estimate_seconds", "estimate_max_seconds")}

@@ -80,7 +80,7 @@ def _method_and_head(run_dir: Path) -> tuple[str, str]:
     facts = read_run_facts(run_dir)
     method = get_method(facts["method"])
     if method.whole_encoder:
-        raise XadaptError(f"{run_dir} is a fully fine-tuned model, which is a transformers model already: "
+        raise XadaptError(f"{run_dir} is a {method.demo_title} ({method.trains}), a transformers model already: "
                           f"load {run_dir / MODEL_DIR} with AutoModel.from_pretrained; `xadapt export` is for adapters")
     if ADAPTER_DIR not in method.parts:
         raise XadaptError(f"{run_dir} is a {method.name} run ({method.trains}), and the export formats carry one task adapter; "
