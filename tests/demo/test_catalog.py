@@ -48,7 +48,8 @@ def test_finds_runs_studies_and_language_adapters(tmp_path):
     assert [a.lang for a in catalog.usable_language_adapters()] == ["en", "sw"]
     assert [s.path for s in catalog.studies.values()] == [runs / "wikiann-sw"]
     assert catalog.tasks() == ["wikiann"]
-    madx = catalog.usable_runs(method="madx")[0]
+    madx = next(r for r in catalog.usable_runs() if r.method == "madx")
+    assert catalog.usable_runs(whole_encoder=True) == [catalog.finetuned_for(madx)]
     assert "MAD-X" in madx.label and "English (en)" in madx.label
     assert catalog.finetuned_for(madx).method == "finetune"
     assert "perplexity 900 → 700" in catalog.usable_language_adapters()[1].label

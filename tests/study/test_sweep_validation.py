@@ -150,8 +150,8 @@ def test_results_store_refuses_another_study_and_writes_nothing(other_study_out)
         (["--seeds", ""], ["--seeds is empty"]),
         (["--task", "nope"], ["unknown task 'nope'", "wikiann"]),
         (["--lang", "xx"], ["unknown language 'xx'"]),
-        (["--methods", "finetune,bitfit"], ["unknown method 'bitfit'", "madx"]),
-        (["--lrs", "finetun=1e-5"], ["unknown method 'finetun'", "--lrs"]),
+        (["--methods", "finetune,bitfit"], ["unknown training method 'bitfit'", "madx", "xadapt methods"]),
+        (["--lrs", "finetun=1e-5"], ["'finetun'", "not a method of this study", "--lrs"]),
         (["--samples", "5000"], ["has 1000 examples"]),
         ([], ["different study"]),  # valid flags, but OUT holds another study
     ],
