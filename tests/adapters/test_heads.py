@@ -164,3 +164,29 @@ def test_masked_lm_head_can_score_a_restricted_vocabulary(tmp_path):
     head.restrict_vocabulary(None)
     with torch.no_grad():
         assert torch.equal(model(**inputs, head="mlm", labels=labels).logits, full)
+
+
+def test_a_mean_pooled_head_reads_the_mean_of_the_real_tokens_and_round_trips(tmp_path):
+    model = tiny_model()
+    model.add_head("mean", "sequence_classification", num_labels=3, pooling="mean")
+    model.add_head("first", "sequence_classification", num_labels=3)
+    randomize(model.heads["mean"])
+    model.eval()
+    ids = torch.randint(5, TINY["vocab_size"], (2, 6))
+    mask = torch.tensor([[1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0]])
+    with torch.no_grad():
+        hidden = model(input_ids=ids, attention_mask=mask).last_hidden_state
+        logits = model(input_ids=ids, attention_mask=mask, head="mean").logits
+        scorer = model.heads["mean"].scorer
+        by_hand = scorer.out_proj(torch.tanh(scorer.dense((hidden * mask[..., None]).sum(1) / mask.sum(1, keepdim=True))))
+        # padding positions do not count: the second row equals the same 3 tokens unpadded
+        alone = model(input_ids=ids[1:, :3], attention_mask=mask[1:, :3], head="mean").logits
+    assert torch.allclose(logits, by_hand, atol=1e-6)
+    assert torch.allclose(logits[1], alone[0], atol=1e-5)
+    assert "pooling" not in model.heads["first"].options  # heads saved before pooling existed read the same
+    model.save_head(tmp_path / "mean", "mean")
+    other = tiny_model()
+    other.load_head(tmp_path / "mean")
+    assert other.heads["mean"].scorer.pooling == "mean"
+    with pytest.raises(XadaptError, match="pooling must be one of"):
+        model.add_head("bad", "sequence_classification", num_labels=3, pooling="max")

@@ -296,7 +296,7 @@ def test_export_writes_a_madx_runs_adapters_and_head_in_the_adapters_layout(swee
 def test_export_refuses_what_a_format_cannot_hold_before_writing_anything(sweep, env):
     saved = _saved_runs(sweep)
     cases = [
-        (saved["finetune-sw"], "adapters", env.work / "x1", "is a fully fine-tuned model"),
+        (saved["finetune-sw"], "adapters", env.work / "x1", "is a fine-tuned model (the whole encoder and the head)"),
         (saved["adapter-sw"], "peft", env.work / "x2", "cannot express a 'seq_bn' adapter; export it with --format adapters"),
         (saved["adapter-sw"], "adapters", sweep.out, "exists and is not an empty folder"),
         (env.work, "adapters", env.work / "x3", "holds no run.json"),

@@ -53,6 +53,7 @@ def test_a_sweep_of_probe_fusion_and_budgets_records_reports_and_resumes(tiny_mo
 
     report = (out / "report.md").read_text()
     assert "share of the encoder layers" in report and "lora@2%" in report
+    assert "## Fused adapters" in report and "afrisenti-sw (12 examples" in report
     findings = json.loads((out / "findings.json").read_text())["findings"]
     compared = {(f["claim"], f["comparison"]) for f in findings}
     assert {("baseline.in_language", "fusion − head"), ("baseline.zero_shot", "lora@2% − head")} <= compared

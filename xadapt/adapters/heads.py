@@ -41,6 +41,7 @@ class HeadInput:
     embedding_weight: torch.Tensor  # the word embedding matrix, for the tied MLM decoder
     inverse: nn.Module | None = None  # invertible adapter to undo before the MLM decoder
     num_choices: int | None = None  # multiple choice: the encoder saw batch * num_choices rows
+    attention_mask: torch.Tensor | None = None  # (batch, length), 1 at real tokens: what mean pooling averages over
 
 
 class Head(nn.Module):
@@ -62,32 +63,54 @@ def _num_labels(value: Any) -> int:
     return value
 
 
-class _PooledScorer(nn.Module):
-    """First-token representation -> dropout, dense, tanh, dropout, linear (RoBERTa's classification head)."""
+POOLINGS = ("first", "mean")  # what a sentence-level head reads: the first token ([CLS] / <s>), or the mean of the tokens
 
-    def __init__(self, hidden_size: int, outputs: int, dropout: float):
+
+def _pooling(value: Any) -> str:
+    if value not in POOLINGS:
+        raise XadaptError(f"pooling must be one of {', '.join(POOLINGS)}, got {value!r}")
+    return value
+
+
+def _pooled_options(pooling: str) -> dict:
+    """The saved option: only a pooling other than the first token's, so heads saved before it existed read the same."""
+    return {} if _pooling(pooling) == "first" else {"pooling": pooling}
+
+
+class _PooledScorer(nn.Module):
+    """Pooled representation (first token, or the mean over real tokens) -> dropout, dense, tanh, dropout, linear
+    (RoBERTa's classification head)."""
+
+    def __init__(self, hidden_size: int, outputs: int, dropout: float, pooling: str = "first"):
         super().__init__()
+        self.pooling = pooling
         self.dropout = Dropout(dropout)
         self.dense = nn.Linear(hidden_size, hidden_size)
         self.out_proj = nn.Linear(hidden_size, outputs)
 
-    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
-        x = self.dropout(hidden[:, 0])
+    def forward(self, hidden: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+        if self.pooling == "mean":
+            mask = (torch.ones(hidden.shape[:2], device=hidden.device) if attention_mask is None else attention_mask)
+            mask = mask.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
+        else:
+            pooled = hidden[:, 0]
+        x = self.dropout(pooled)
         x = self.dropout(torch.tanh(self.dense(x)))
         return self.out_proj(x)
 
 
 class SequenceClassificationHead(Head):
-    """One label per sequence, from the first token ([CLS] / <s>)."""
+    """One label per sequence, from the first token ([CLS] / <s>) or the mean of the tokens."""
 
     kind = "sequence_classification"
 
-    def __init__(self, facts: ModelFacts, *, num_labels: int, dropout: float):
-        super().__init__(facts, num_labels=_num_labels(num_labels), dropout=dropout)
-        self.scorer = _PooledScorer(facts.hidden_size, num_labels, dropout)
+    def __init__(self, facts: ModelFacts, *, num_labels: int, dropout: float, pooling: str = "first"):
+        super().__init__(facts, num_labels=_num_labels(num_labels), dropout=dropout, **_pooled_options(pooling))
+        self.scorer = _PooledScorer(facts.hidden_size, num_labels, dropout, pooling)
 
     def forward(self, inputs: HeadInput) -> SequenceClassifierOutput:
-        logits = self.scorer(inputs.hidden)
+        logits = self.scorer(inputs.hidden, inputs.attention_mask)
         loss = F.cross_entropy(logits, inputs.labels) if inputs.labels is not None else None
         return SequenceClassifierOutput(loss=loss, logits=logits)
 
@@ -115,12 +138,12 @@ class MultipleChoiceHead(Head):
 
     kind = "multiple_choice"
 
-    def __init__(self, facts: ModelFacts, *, dropout: float):
-        super().__init__(facts, dropout=dropout)
-        self.scorer = _PooledScorer(facts.hidden_size, 1, dropout)
+    def __init__(self, facts: ModelFacts, *, dropout: float, pooling: str = "first"):
+        super().__init__(facts, dropout=dropout, **_pooled_options(pooling))
+        self.scorer = _PooledScorer(facts.hidden_size, 1, dropout, pooling)
 
     def forward(self, inputs: HeadInput) -> MultipleChoiceModelOutput:
-        logits = self.scorer(inputs.hidden).view(-1, inputs.num_choices)
+        logits = self.scorer(inputs.hidden, inputs.attention_mask).view(-1, inputs.num_choices)
         loss = F.cross_entropy(logits, inputs.labels) if inputs.labels is not None else None
         return MultipleChoiceModelOutput(loss=loss, logits=logits)
 

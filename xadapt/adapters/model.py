@@ -111,9 +111,13 @@ class AdapterModel(nn.Module):
         return Fusion(fuse.children, config, self.facts, sites, dropout)
 
     def add_head(
-        self, name: str, kind: str, *, num_labels: int | None = None, from_checkpoint: str | Path | None = None
+        self, name: str, kind: str, *, num_labels: int | None = None, from_checkpoint: str | Path | None = None,
+        pooling: str = "first",
     ) -> None:
         """Add a head: "sequence_classification", "token_classification", "multiple_choice" or "masked_lm".
+
+        A sentence-level head (sequence classification, multiple choice) reads the first token, or with
+        `pooling="mean"` the mean of the real tokens; the other heads read every token and ignore `pooling`.
 
         A masked-LM head starts fresh unless `from_checkpoint` names a transformers checkpoint
         (directory or .safetensors) with `cls.predictions.*` (BERT) or `lm_head.*` (RoBERTa) weights.
@@ -123,9 +127,9 @@ class AdapterModel(nn.Module):
         dropout = getattr(config, "classifier_dropout", None)
         dropout = config.hidden_dropout_prob if dropout is None else dropout
         options: dict[str, Any] = {
-            "sequence_classification": {"num_labels": num_labels, "dropout": dropout},
+            "sequence_classification": {"num_labels": num_labels, "dropout": dropout, "pooling": pooling},
             "token_classification": {"num_labels": num_labels, "dropout": dropout},
-            "multiple_choice": {"dropout": dropout},
+            "multiple_choice": {"dropout": dropout, "pooling": pooling},
             "masked_lm": {
                 "activation_name": self.family.mlm_activation or config.hidden_act,
                 "layer_norm_eps": config.layer_norm_eps,
@@ -260,7 +264,7 @@ class AdapterModel(nn.Module):
             if head_module is None:
                 return out
             embeddings = self.encoder.get_input_embeddings().weight
-            inputs = HeadInput(out.last_hidden_state, labels, embeddings, plan.invertible(), num_choices)
+            inputs = HeadInput(out.last_hidden_state, labels, embeddings, plan.invertible(), num_choices, attention_mask)
             return head_module(inputs)
 
     # ----- saving and loading -------------------------------------------------------------------

@@ -130,6 +130,9 @@ def export_head(head: torch.nn.Module, kind: str, options: dict, facts: ModelFac
     """Write prediction head `head` (of `kind`, built with `options`) as the library's head `name`."""
     if kind not in _HEADS:
         raise XadaptError(f"the `adapters` format has no {kind!r} head here; it has {', '.join(_HEADS)}")
+    if options.get("pooling", "first") != "first":
+        raise XadaptError(f"the `adapters` format's heads read the first token, and this head pools by {options['pooling']}; "
+                          "it stays in xadapt's own format")
     head_type, modules, head_config = _HEADS[kind]
     config = {"head_type": head_type, **head_config(options), "activation_function": "tanh", "dropout_prob": options["dropout"],
               "label2id": {label: i for i, label in enumerate(labels)} if labels else None}

@@ -53,6 +53,7 @@ class TrainingMethod:
     whole_encoder: ClassVar[bool] = False  # saves a whole encoder (hundreds of MB): a sweep keeps it at the largest size only
     single_adapter: ClassVar[bool] = False  # one adapter trained alone: what He et al. (2021) compare with fine-tuning
     adapter_method: ClassVar[str | None] = None  # the adapter method of that adapter (`xadapt.adapters.METHODS`)
+    head_pooling: ClassVar[str] = "first"  # what a sentence-level head reads: the first token, or the mean of the tokens
 
     # ----- training ------------------------------------------------------------------------------
 

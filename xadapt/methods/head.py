@@ -1,7 +1,9 @@
 """The linear-probe baseline: the encoder stays frozen and only the task head trains.
 
 It is the floor every other method has to clear: what the pretrained representations give a task
-without changing them. (Its drift from the base model is nil by construction.)
+without changing them. (Its drift from the base model is nil by construction.) A sentence-level head
+reads the mean of the token states, the sentence embedding multilingual-e5 was trained to produce
+(its first token was never trained to summarise the sentence); a token-level head reads each token.
 """
 
 from xadapt.adapters import AdapterModel
@@ -18,6 +20,7 @@ class HeadOnly(TrainingMethod):
     parts = (HEAD_DIR,)
     demo_title = "head on the frozen encoder (probe)"
     seconds_per_example = 0.006  # no backward pass through the encoder
+    head_pooling = "mean"
 
     def build(self, model: AdapterModel, name: str, prepared: Prepared) -> Composer:
         model.requires_grad_(False)

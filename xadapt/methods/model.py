@@ -13,6 +13,6 @@ def build_run_model(method: str | TrainingMethod, model_dir, head: str, num_labe
     """The base model with a fresh `head` and whatever `method` trains (named `TASK`), and its composer."""
     method = get_method(method) if isinstance(method, str) else method
     model = AdapterModel.from_pretrained(model_dir)
-    model.add_head(TASK, head, num_labels=num_labels)
+    model.add_head(TASK, head, num_labels=num_labels, pooling=method.head_pooling)
     return model, method.build(model, TASK, prepared)
 

@@ -255,6 +255,17 @@ def _share_cell(values: pd.Series) -> str:
     return f"{low:.2%}" if f"{low:.2%}" == f"{high:.2%}" else f"{low:.2%}–{high:.2%}"
 
 
+def _fused(frame: pd.DataFrame) -> str:
+    """What the AdapterFusion runs fused, per method and training language ("" when the study has none)."""
+    fused = frame[frame["fused"].notna()]
+    if fused.empty:
+        return ""
+    lines = ["## Fused adapters", "", "Each trained once before the runs, on its own data; its own test score in brackets.", ""]
+    for (method, lang), runs in fused.groupby(["method", "train_lang"]):
+        lines.append(f"- {method}, trained in {lang}: {runs['fused'].iloc[0]}")
+    return "\n".join(lines)
+
+
 def _failures(frame: pd.DataFrame) -> str:
     failed = frame[frame["status"] != "ok"]
     if failed.empty:
@@ -299,6 +310,7 @@ def write_report(out_dir: Path, sources: list[Path] | None = None) -> Path:
         _score_tables(frame),
         _lr_tables(frame),
         _parameters(frame),
+        _fused(frame),
         _failures(frame),
         _plots(plot_files, out_dir),
     ]

@@ -334,11 +334,13 @@ def results_frame(records: list[dict]) -> pd.DataFrame:
             # what the method adds at inference, and its share of the encoder's layers (`xadapt.methods.budget`)
             "budget_params": (r.get("budget") or {}).get("parameters"),
             "budget_share": (r.get("budget") or {}).get("share"),
+            "fused": ", ".join(f"{f['key']} ({f['samples']} examples, test {f['metric']} {f['score']:.3f})"
+                               for f in r.get("fused") or []) or None,
             **_language_adapters(r),
         }
         for r in records
     ]
-    frame = pd.DataFrame(rows, columns=[*_TEXT, *_INTS, *_FLOATS, "model", "train_fingerprint", "curve", "drift"])
+    frame = pd.DataFrame(rows, columns=[*_TEXT, *_INTS, *_FLOATS, "model", "train_fingerprint", "curve", "drift", "fused"])
     frame[_LABELS] = frame[_LABELS].fillna("?")  # a record that lacks them still shows, flagged
     for column in _INTS:
         frame[column] = pd.to_numeric(frame[column]).astype("Int64")
