@@ -6,7 +6,7 @@ import re
 import pytest
 
 from xadapt.errors import XadaptError
-from xadapt.models import packaged, resolve_model
+from xadapt.models import conversion, resolve_model
 from xadapt.models.packaged_models import MANIFEST, PACKAGED_MODELS, PackagedModel
 from xadapt.models.conversion import prepare
 
@@ -83,7 +83,7 @@ def _fake_convert(spec, target):
 def test_conversion_happens_once_into_xadapt_home(monkeypatch, tmp_path):
     monkeypatch.setenv("XADAPT_HOME", str(tmp_path))
     calls = []
-    monkeypatch.setattr(packaged, "convert", lambda spec, target: (calls.append(1), _fake_convert(spec, target)))
+    monkeypatch.setattr(conversion, "convert", lambda spec, target: (calls.append(1), _fake_convert(spec, target)))
     first = prepare("multilingual-e5-small")
     second = prepare("multilingual-e5-small")
     assert first == second == tmp_path / "models" / "multilingual-e5-small"
@@ -98,7 +98,7 @@ def test_failed_conversion_leaves_nothing_that_looks_finished(monkeypatch, tmp_p
         (target / "config.json").write_text("{}")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(packaged, "convert", crash)
+    monkeypatch.setattr(conversion, "convert", crash)
     with pytest.raises(KeyboardInterrupt):
         prepare("multilingual-e5-small")
     assert not PACKAGED_MODELS["multilingual-e5-small"].is_prepared()
@@ -110,7 +110,7 @@ def test_half_written_cache_is_rebuilt_not_used(monkeypatch, tmp_path):
     stale = tmp_path / "models" / "multilingual-e5-small"
     stale.mkdir(parents=True)
     (stale / "config.json").write_text('{"broken": true}')  # no manifest: never finished
-    monkeypatch.setattr(packaged, "convert", _fake_convert)
+    monkeypatch.setattr(conversion, "convert", _fake_convert)
     assert prepare("multilingual-e5-small") == stale
     assert (stale / MANIFEST).is_file() and json.loads((stale / "config.json").read_text()) == {}
 
