@@ -13,7 +13,6 @@ import torch
 
 from xadapt.adapters import AdapterModel, Fuse
 from xadapt.adapters.io import read_description
-from xadapt.methods.adapter import ADAPTER_LR
 from xadapt.methods.base import HEAD_DIR, Composer, Prepared, TrainingMethod
 from xadapt.methods.registry import register
 
