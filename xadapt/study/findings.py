@@ -75,9 +75,9 @@ def _adapters_vs(other: str, reverse: bool = False):
     return pairs
 
 
-def _budget(method: str) -> str:
-    """The parameter budget a method name carries ("" for the method's preset size): `lora@0.5%` -> "0.5%"."""
-    return method.partition("@")[2]
+def _budget(method: str) -> float | None:
+    """The parameter budget a method name carries (None for the method's preset size): `lora@0.5%` -> 0.005."""
+    return getattr(_entry(method), "budget", None)
 
 
 def _adapter_kind(method: str) -> str | None:
@@ -111,7 +111,7 @@ def _vs_probe(methods: list[str]) -> list[tuple[str, str]]:
 def _madx_vs_sequential(methods: list[str]) -> list[tuple[str, str]]:
     """MAD-X against the sequential adapter alone (the task adapter MAD-X stacks, without a language adapter)."""
     madx = next((m for m in methods if (_entry(m) is not None and _entry(m).needs_language_adapters)), None)
-    alone = next((m for m in methods if _adapter_kind(m) == "seq_bn" and not _budget(m)), None)
+    alone = next((m for m in methods if _adapter_kind(m) == "seq_bn" and _budget(m) is None), None)
     return [(madx, alone)] if madx and alone else []
 
 
