@@ -183,15 +183,13 @@ def markdown(summary: dict) -> str:
                 f"| {cell['seed_sd']:.3f} | {'within noise' if cell['within_noise'] else '**outside noise**'} |"
             )
         lines.append(f"\nFindings verdicts, fp32 vs bf16: {grid['verdicts_agree']} of {grid['verdicts']} agree.")
-    if "default_study" in summary:
-        study = summary["default_study"]
-        lines += [
-            "",
-            "| default study (`xadapt sweep --lang sw --samples 1000`) | cold min | warm min |",
-            "|---|--:|--:|",
-            f"| {study['runs']} runs, {study['workers']} workers, precision {study['precision']} | {study['cold_s'] / 60:.1f} "
-            f"| {study['warm_s'] / 60:.1f} |",
-        ]
+    studies = [(summary[key], key) for key in ("default_study", "default_study_warm") if key in summary]
+    if studies:
+        lines += ["", "| default study (`xadapt sweep --lang sw --samples 1000`) | cold min | warm min |", "|---|--:|--:|"]
+        for study, key in studies:
+            cold = f"{study['cold_s'] / 60:.1f}" if "cold_s" in study else "not run"
+            lines.append(f"| {study['runs']} runs, {study['workers']} workers, precision {study['precision']} ({key}) "
+                         f"| {cold} | {study['warm_s'] / 60:.1f} |")
     lines += ["", "| target | required | measured | met |", "|---|--:|--:|:-:|"]
     for target in summary["targets"]:
         value = "not run" if target["value"] is None else f"{target['value']:.2f}"

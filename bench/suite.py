@@ -62,14 +62,15 @@ QUICK = Scale(
     workers={"sizes": [16], "methods": ["adapter"], "source": None, "seeds": [0, 1], "eval_limit": 16, "dev_limit": 16},
     precision_grid={"sizes": [16], "methods": ["adapter", "finetune"], "source": None, "seeds": [0, 1], "eval_limit": 16,
                     "dev_limit": 16},
-    default_study={"sizes": [16], "methods": ["adapter"], "source": None, "seeds": [0], "epochs": 1, "eval_limit": 16, "dev_limit": 16},
+    default_study={"sizes": [16], "methods": ["adapter"], "source": None, "seeds": [0], "epochs": 1, "eval_limit": 16, "dev_limit": 16,
+                   "language_adapter": {"steps": 2, "head_steps": 2, "heldout_sentences": 16}},
 )
 GROUPS = tuple(dict.fromkeys(case.group for case in CASES if case.group))  # `--cases precision` runs every precision_* case
-CASE_IDS = (*(case.id for case in CASES), *GROUPS, "perplexity", "sweep", "workers", "precision_grid", "default_study")
+CASE_IDS = (*(case.id for case in CASES), *GROUPS, "perplexity", "sweep", "workers", "precision_grid", "default_study", "default_study_warm")
 # what `python -m bench` runs unless told: the timed cases. `perplexity` and `precision_grid` measure
 # model quality (they change only when training does) and `default_study` takes an hour or more, so
 # they are asked for by name.
-BY_NAME = ("perplexity", "precision_grid", "default_study")
+BY_NAME = ("perplexity", "precision_grid", "default_study", "default_study_warm")
 DEFAULT_CASES = tuple(case for case in CASE_IDS if case not in BY_NAME and case not in {c.id for c in CASES if c.group})
 
 
@@ -131,6 +132,9 @@ def run(selected: list[str], reps: int, scale: Scale, out: Path = RESULTS, log=p
         if "default_study" in selected:
             log("case default_study: the default study, cold and warm ...")
             summary["default_study"] = sweep_case.default_study(model_dir, scratch, scale.default_study)
+        if "default_study_warm" in selected:
+            log("case default_study_warm: the default study, warm caches ...")
+            summary["default_study_warm"] = sweep_case.default_study_warm(model_dir, scratch, scale.default_study)
         for name, values in peaks.items():
             values.append(matmul_peak(scale.matmul_size, precision=name))  # again at the end; the better of the two is the peak
         summary["peaks"] = {name: max(values) for name, values in peaks.items()}

@@ -15,7 +15,7 @@ from xadapt.errors import XadaptError
 from xadapt.study.config import StudyConfig
 from xadapt.study.plan import make_plan
 from xadapt.study.results import MANIFEST_FILE, RESULTS_FILE, ResultsStore, study_id
-from xadapt.study.sweep import RunJob, estimate_seconds, keeps_artifacts, run_sweep, validate
+from xadapt.study.sweep import RunJob, estimate_seconds, keeps_artifacts, run_seconds, run_sweep, schedule, validate
 
 OTHER_STUDY = {"task": "sib200", "lang": "yo", "methods": ["adapter"], "seeds": [7]}
 
@@ -301,6 +301,20 @@ def test_estimate_counts_pending_work_only():
 
 
 # output and cache folders that cannot be written: refused before any model loads
+
+
+def test_one_worker_starts_runs_in_plan_order_and_several_start_the_longest_first():
+    study = StudyConfig(source="en")
+    runs = list(make_plan(study).runs)
+    assert schedule(study, runs, 1) == runs  # smallest size first: early results cover every method
+    ordered = schedule(study, runs, 2)
+    assert sorted(ordered, key=runs.index) == runs  # the same runs, each once
+    costs = [run_seconds(study, run) for run in ordered]
+    assert costs == sorted(costs, reverse=True)
+    assert ordered[0].samples == max(study.training_sizes()) and ordered[-1].samples == min(study.training_sizes())
+    # full fine-tuning costs more per example than a task adapter, so at one size it starts first
+    largest = [run.method for run in ordered if run.samples == ordered[0].samples and run.train_lang == study.lang]
+    assert largest.index("finetune") < largest.index("adapter")
 
 
 @pytest.mark.parametrize("command", ["sweep", "train"])

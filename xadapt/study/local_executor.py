@@ -45,7 +45,7 @@ def available_cores() -> int:
 class WorkerPoolExecutor:
     """Runs jobs in `workers` processes at once, each computing on `threads` threads.
 
-    Workers are started fresh (spawn), take jobs from a shared queue in plan order and keep their
+    Workers are started fresh (spawn), take jobs from a shared queue in the order given and keep their
     caches between jobs. Progress events a job emits (`report_progress`) reach `on_event` in this
     process. With fewer jobs than workers, fewer workers start and share all the cores. A worker
     that fails stops the pool with its error; a worker that dies (out of memory, killed) stops it

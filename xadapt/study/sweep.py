@@ -238,6 +238,23 @@ def keeps_artifacts(study: StudyConfig, run: TaskRun) -> bool:
     return not get_method(run.method).whole_encoder or run.samples == max(study.training_sizes())
 
 
+def run_seconds(study: StudyConfig, run: TaskRun, no_early_stop: bool = False) -> float:
+    """Seconds of training and evaluation `run` should take in fp32 on one worker (without loading and bookkeeping)."""
+    epochs = run.epochs if no_early_stop else expected_epochs(run)
+    training = run.samples * epochs * get_method(run.method).seconds_per_example
+    evaluations = epochs * (study.dev_limit or 1000) + 2 * len(run.eval_langs) * (study.eval_limit or 1000)
+    return training + evaluations * SECONDS_PER_EVAL_EXAMPLE
+
+
+def schedule(study: StudyConfig, pending: list[TaskRun], slots: int) -> list[TaskRun]:
+    """The order runs start in: on one worker the plan's (smallest training size first, so early results cover
+    every method); with several at once the longest expected first, so that the last runs to finish are short
+    and few workers stand idle at the end (longest-processing-time-first)."""
+    if slots < 2:
+        return pending
+    return sorted(pending, key=lambda run: run_seconds(study, run), reverse=True)
+
+
 def estimate_seconds(study: StudyConfig, pending: list[TaskRun], adapters_to_train: list[str], fit_head: bool = False,
                      no_early_stop: bool = False, precision: str = FP32, workers: int = 1, sources_to_train: int = 0) -> float:
     """Seconds the pending runs, language adapters, `sources_to_train` adapters to fuse and (if `fit_head`) the
@@ -247,14 +264,10 @@ def estimate_seconds(study: StudyConfig, pending: list[TaskRun], adapters_to_tra
         source = TaskRun("adapter", study.task, study.lang, (study.lang,), study.fusion.samples, 0.0, 0,
                          study.epochs, study.patience, study.time_budget)
         pending = [*pending, *[source] * sources_to_train]
-    epochs = [run.epochs if no_early_stop else expected_epochs(run) for run in pending]
-    training = sum(run.samples * n * get_method(run.method).seconds_per_example for run, n in zip(pending, epochs))
-    evaluations = sum(n * (study.dev_limit or 1000) + 2 * len(run.eval_langs) * (study.eval_limit or 1000)
-                      for run, n in zip(pending, epochs))
     mlm = len(adapters_to_train) * study.language_adapter.steps * SECONDS_PER_MLM_STEP
     head = study.language_adapter.head_steps * SECONDS_PER_HEAD_STEP if fit_head and adapters_to_train else 0.0
     speedup = PRECISION_SPEEDUP[precision]
-    runs = (training + evaluations * SECONDS_PER_EVAL_EXAMPLE) / speedup + len(pending) * SECONDS_PER_RUN
+    runs = sum(run_seconds(study, run, no_early_stop) for run in pending) / speedup + len(pending) * SECONDS_PER_RUN
     return runs / (WORKERS_SPEEDUP if workers > 1 else 1.0) + (mlm + head) / speedup
 
 
@@ -322,7 +335,7 @@ def run_sweep(
     jobs = [
         RunJob(job_study, data_dir, run, sid,
                str(out / ARTIFACTS / run_key(context, run)) if keeps_artifacts(study, run) else None, tracking)
-        for run in pending
+        for run in schedule(study, pending, pool.slots)
     ]
     for finished, (job, result) in enumerate(pool.map(run_job, jobs), start=1):
         records = failed_records(run_identity(context, job.run, sid), job.run, result.reason) if isinstance(result, JobLost) else result
