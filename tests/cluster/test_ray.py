@@ -45,7 +45,7 @@ def finish(process: subprocess.Popen) -> str:
 def test_a_sweep_on_ray_records_exactly_what_the_in_process_executor_records(reference, env):
     on_ray, in_process = reference
     assert "language adapters sw (sw to train)" in " ".join(on_ray.stdout.split())  # trained on the cluster, as a task
-    assert "(all cached to train)" in " ".join(in_process.stdout.split())  # and found there by the second sweep
+    assert "language adapters sw (all cached)" in " ".join(in_process.stdout.split())  # and found there by the second sweep
     assert "Ray (2 CPUs, 0 GPUs)" in " ".join(on_ray.stdout.split())
     ray_records, local_records = records(env.work / "on-ray"), records(env.work / "in-process")
     assert len(ray_records) == 2 and all(r["status"] == "ok" for r in ray_records)

@@ -164,7 +164,7 @@ def test_the_same_command_again_skips_everything(sweep, env):
     out = _copy(sweep, "rerun")
     before = (out / "results.jsonl").read_bytes()
     output, seconds = _invoke(*_sweep_args(env, out))
-    assert "6 runs (0 to do)" in output and "all cached to train" in output
+    assert "6 runs (0 to do)" in output and "language adapters sw, en (all cached)" in output
     assert (out / "results.jsonl").read_bytes() == before  # no new lines
     assert seconds < sweep.seconds / 2, f"a no-op rerun took {seconds:.0f} s, the sweep {sweep.seconds:.0f} s"
 

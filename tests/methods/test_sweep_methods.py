@@ -37,7 +37,9 @@ def test_a_sweep_of_probe_fusion_and_budgets_records_reports_and_resumes(tiny_mo
     config, out = tmp_path / "study.yaml", tmp_path / "out"
     config.write_text(STUDY)
     output = _sweep(config, out, tiny_model, real_data)
-    assert "20 runs" in " ".join(output.split())
+    plan = " ".join(output.split())
+    assert "20 runs" in plan and "no language adapters" in plan
+    assert "adapters to fuse afrisenti-sw, masakhaner-sw, wikiann-en, xcopa-en (afrisenti-sw, masakhaner-sw, wikiann-en, xcopa-en to train)" in plan
     records = study_records(out)
     assert len(records) == 20 and all(r["status"] == "ok" for r in records)
     assert {r["method"] for r in records} == {"head", "adapter", "fusion", "lora@2%", "seq_bn@2%"}
@@ -60,5 +62,5 @@ def test_a_sweep_of_probe_fusion_and_budgets_records_reports_and_resumes(tiny_mo
     assert any(claim == "fusion.best_single" for claim, _ in compared)
 
     again = _sweep(config, out, tiny_model, real_data)
-    assert "(0 to do)" in " ".join(again.split())
+    assert "(0 to do)" in " ".join(again.split()) and "xcopa-en (all cached)" in " ".join(again.split())
     assert len(study_records(out)) == 20

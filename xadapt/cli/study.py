@@ -69,12 +69,20 @@ def _flag_value(name: str, value: Any) -> Any:
     return split_names(value) if is_list(name) else value
 
 
+def _prepared(what: str, planned: list[str], to_train: list[str]) -> str:
+    """`what` a study needs before its runs, and which of them still train: 'language adapters sw, en (en to train)'."""
+    if not planned:
+        return f"no {what}"
+    return f"{what} {', '.join(planned)} ({', '.join(to_train) + ' to train' if to_train else 'all cached'})"
+
+
 def _print_plan(facts: dict) -> None:
     minutes = facts["estimate_seconds"] / 60
+    fused = facts["fused_adapters"]
     console.print(
         f"[bold]plan[/] study {facts['study_id']} → {facts['out']}: {facts['runs']} runs "
-        f"({facts['pending']} to do), language adapters {', '.join(facts['language_adapters']) or 'none'} "
-        f"({', '.join(facts['language_adapters_to_train']) or 'all cached'} to train); {facts['precision']} "
+        f"({facts['pending']} to do), {_prepared('language adapters', facts['language_adapters'], facts['language_adapters_to_train'])}"
+        f"{', ' + _prepared('adapters to fuse', fused, facts['fused_adapters_to_train']) if fused else ''}; {facts['precision']} "
         f"({facts['precision_reason']}), {facts['executor']}; estimate ≈ {minutes:.0f} min "
         f"(at most {facts['estimate_max_seconds'] / 60:.0f} if no run stops early), from costs measured on a 2-core AMD EPYC Zen 4"
     )
