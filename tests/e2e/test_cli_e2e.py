@@ -457,6 +457,6 @@ def test_an_adapter_sweep_over_data_without_raw_text_needs_none(env, tmp_path):
     out = tmp_path / "out"
     output, _ = _invoke(*_sweep_args(env, out)[:-4], "--data-dir", data, "--out", out, "--methods", "adapter", "--source", "none",
                         "--workers", "1")
-    assert "1 runs (1 to do), language adapters none" in output
+    assert "1 runs (1 to do), no language adapters" in output
     [record] = [json.loads(line) for line in _lines(out / "results.jsonl")]
     assert record["status"] == "ok" and len(record["drift"]["similarity"]) == LAYERS + 1

@@ -13,9 +13,12 @@ place; `check_storage` proves it on every node before anything trains.
 
 import math
 import os
+import signal
 import socket
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from xadapt.errors import XadaptError
@@ -27,6 +30,7 @@ DEFAULT_RETRIES = 2  # further attempts at a task whose worker died
 PROBE_PREFIX = ".xadapt-storage-probe-"
 CONNECT_SECONDS = 10.0  # how long the cluster's address may take to accept a connection
 PROBE_SECONDS = 120.0  # how long a node may take to answer the shared-storage check
+WAIT_SECONDS = 0.5  # how often the driver, waiting for results, looks whether Ctrl-C was pressed
 
 
 def _import_ray():
@@ -95,14 +99,18 @@ class RayExecutor:
                                name=f"xadapt-{work.__name__}")(_on_worker)
         environment = {HOME_ENV: str(home_path().resolve())}
         pending = {task.remote(work, job, self.cpus, environment): job for job in jobs}
-        try:
-            while pending:
-                [ref], _ = self.ray.wait(list(pending), num_returns=1)
-                job = pending.pop(ref)
-                yield job, self._result(ref)
-        finally:  # stopped early (an error, Ctrl-C): what has not finished is cancelled, and is pending on resume
-            for ref in pending:
-                self.ray.cancel(ref, force=True)
+        with _ctrl_c_noted() as pressed:
+            try:
+                while pending:
+                    ready, _ = self.ray.wait(list(pending), num_returns=1, timeout=WAIT_SECONDS)
+                    if pressed.is_set():
+                        raise KeyboardInterrupt
+                    for ref in ready:
+                        job = pending.pop(ref)
+                        yield job, self._result(ref)
+            finally:  # stopped early (an error, Ctrl-C): what has not finished is cancelled, and is pending on resume
+                for ref in pending:
+                    self.ray.cancel(ref, force=True)
 
     def _result(self, ref):
         from ray.exceptions import RayError, RayTaskError
@@ -154,6 +162,22 @@ class RayExecutor:
             for path in readable:
                 if listings[str(path)] != _listing(str(path)):
                     raise XadaptError(f"{path}: a Ray worker on {host} does not see the files this machine sees there; {shared}")
+
+
+@contextmanager
+def _ctrl_c_noted():
+    """While the driver waits on Ray, Ctrl-C only sets the event this yields, and the wait loop raises
+    KeyboardInterrupt itself: raised from Python's own handler, it can land inside one of Ray's callbacks,
+    which reports it as ignored and goes on. Outside the main thread (no signal handlers there) nothing changes."""
+    pressed = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield pressed
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.set())
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _on_worker(work: Callable, job, threads: int, environment: dict):
